@@ -1,0 +1,1 @@
+"""Persistence: models, repositories, migrations; one small file per database backend."""
