@@ -1,1 +1,1 @@
-"""What an incoming message or a staff action does: routing, case library, tickets, staff console."""
+"""What an incoming message or a staff action does: routing, cases, tickets, staff console."""

@@ -1,0 +1,89 @@
+"""The composition root: builds the services, wires one router per feature, serves HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.outbound import WeChatOutbound
+from bot.protocol import MAX_BODY_BYTES, WeChatProtocol
+from bot.webhook import Webhook
+from handlers import conversation, events
+from handlers.dispatcher import Dispatcher
+from handlers.effects import EffectRegistry
+from handlers.services import Outbound, Services
+from handlers.turns import TurnService
+from storage.columns import utcnow
+from storage.db import Database
+from storage.repositories import deliveries
+
+log = logging.getLogger(__name__)
+
+DB_KEY = web.AppKey("db", Database)
+SERVICES_KEY = web.AppKey("services", Services)
+MAINTENANCE_EVERY_S = 300
+
+
+def build_effects() -> EffectRegistry:
+    registry = EffectRegistry()
+    return registry
+
+
+def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Application:
+    db = Database(settings.database_url)
+    services = Services(
+        db=db,
+        outbound=outbound or WeChatOutbound(settings, db),
+        effects=build_effects(),
+        dialog_config=None,
+        ticket_key=settings.ticket_key,
+    )
+    dispatcher = Dispatcher(events.router, conversation.router)
+    turns = TurnService(services, dispatcher)
+    protocol = WeChatProtocol(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+    webhook = Webhook(protocol, turns, settings.turn_deadline_s)
+
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[DB_KEY] = db
+    app[SERVICES_KEY] = services
+    app.router.add_get("/wechat", webhook.get)
+    app.router.add_post("/wechat", webhook.post)
+    app.router.add_get("/healthz", healthz)
+    app.cleanup_ctx.append(_maintenance)
+
+    async def close(_app: web.Application) -> None:
+        await webhook.drain()
+        await db.dispose()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    ok = await request.app[DB_KEY].ping()
+    return web.json_response(
+        {"status": "ok" if ok else "unavailable", "database": ok}, status=200 if ok else 503
+    )
+
+
+async def _maintenance(app: web.Application):  # type: ignore[no-untyped-def]
+    """Periodic housekeeping: forget delivery records past their expiry."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(MAINTENANCE_EVERY_S)
+            try:
+                async with app[DB_KEY].transaction() as session:
+                    await deliveries.purge_expired(session, utcnow())
+            except Exception:
+                log.exception("maintenance failed; will try again")
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,43 @@
+"""`doudi serve`: the HTTP server WeChat talks to."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from aiohttp import web
+
+from bot.config import Settings
+from bot.logs import configure_logging
+
+log = logging.getLogger("doudi")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def command(host: str, port: int) -> None:
+    """Serve the webhook (/wechat), health check and console."""
+    configure_logging()
+    settings = Settings.from_env()
+    if settings.database_url.startswith("sqlite"):
+        from storage.migrate import upgrade
+
+        upgrade(settings.database_url)  # a single-file database migrates itself
+    if settings.using_development_token:
+        banner = "!" * 72
+        log.warning(
+            "\n%s\n  DOUDI_WECHAT_TOKEN is not set: using the DEVELOPMENT token.\n"
+            "  Anyone who knows it can post to this server. Never run it like this\n"
+            "  where WeChat (or the internet) can reach it.\n%s",
+            banner,
+            banner,
+        )
+    from bot.app import build_app
+
+    app = build_app(settings)
+    click.echo(f"Doudi serving on http://{host}:{port}/wechat  (health: /healthz)")
+    click.echo(
+        f"Chat with it from another terminal:  .venv/bin/doudi chat --url http://{host}:{port}/wechat"
+    )
+    web.run_app(app, host=host, port=port, print=None, access_log=None)

@@ -1,0 +1,85 @@
+"""The /wechat endpoint: protocol in, turn, protocol out, within WeChat's 5-second deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from bot.inbound import to_incoming
+from bot.protocol import MAX_BODY_BYTES, ProtocolError, WeChatProtocol
+from handlers.turns import TurnOutcome, TurnService
+
+log = logging.getLogger(__name__)
+
+
+class Webhook:
+    def __init__(self, protocol: WeChatProtocol, turns: TurnService, deadline_s: float) -> None:
+        self.protocol = protocol
+        self.turns = turns
+        self.deadline_s = deadline_s
+        self._late: set[asyncio.Task[None]] = set()
+
+    async def get(self, request: web.Request) -> web.Response:
+        try:
+            echostr = self.protocol.verify_url(dict(request.query))
+        except ProtocolError as error:
+            return self._refuse(request, error)
+        return web.Response(text=echostr)
+
+    async def post(self, request: web.Request) -> web.Response:
+        try:
+            if (request.content_length or 0) > MAX_BODY_BYTES:
+                raise ProtocolError(413, "body too large")
+            try:
+                body = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                raise ProtocolError(413, "body too large") from None
+            envelope = self.protocol.open(dict(request.query), body)
+            incoming = to_incoming(envelope.message)
+        except ProtocolError as error:
+            return self._refuse(request, error)
+
+        turn = asyncio.ensure_future(self.turns.handle(incoming))
+        done, _ = await asyncio.wait({turn}, timeout=self.deadline_s)
+        if not done:
+            # Answer WeChat now; the reply follows through the customer-service API.
+            log.warning("turn over %.1f s deadline; reply goes out asynchronously", self.deadline_s)
+            late = asyncio.ensure_future(self._finish_late(turn, incoming))
+            self._late.add(late)
+            late.add_done_callback(self._late.discard)
+            return web.Response(text="success")
+        try:
+            outcome: TurnOutcome = turn.result()
+        except Exception:
+            log.exception("turn failed")
+            # WeChat re-delivers on no answer; an empty 200 stops that for a turn that crashed
+            # here and would crash again. The citizen's next message starts clean.
+            return web.Response(text="success")
+        return self._xml(self.protocol.seal(envelope, outcome.reply_text))
+
+    async def _finish_late(self, turn: asyncio.Future[TurnOutcome], incoming: object) -> None:
+        try:
+            outcome = await turn
+            await self.turns.deliver_late(incoming, outcome)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("late turn failed")
+
+    async def drain(self) -> None:
+        """Let replies still on their way out finish (at shutdown)."""
+        if self._late:
+            await asyncio.wait(self._late, timeout=10)
+
+    @staticmethod
+    def _xml(body: str) -> web.Response:
+        if body == "success":
+            return web.Response(text=body)
+        return web.Response(text=body, content_type="application/xml")
+
+    @staticmethod
+    def _refuse(request: web.Request, error: ProtocolError) -> web.Response:
+        log.warning(
+            "refused %s %s: %d %s", request.method, request.path, error.status, error.reason
+        )
+        return web.Response(status=error.status, text=error.reason)

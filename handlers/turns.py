@@ -1,0 +1,123 @@
+"""One incoming message, handled exactly once, in its citizen's serialised transaction.
+
+Deduplication and the turn share that transaction: the delivery record is written in the
+same commit as the turn's effects, so a crash mid-turn leaves no record and WeChat's
+re-delivery runs the turn again, while a completed turn's re-delivery gets its reply back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from handlers.context import TurnContext
+from handlers.dispatcher import Dispatcher
+from handlers.incoming import Incoming
+from handlers.services import Services
+from storage.columns import utcnow
+from storage.repositories import citizens, deliveries, messages
+
+log = logging.getLogger(__name__)
+
+
+def mask_openid(openid: str) -> str:
+    return openid[:6] + "…" if len(openid) > 6 else openid
+
+
+@dataclass
+class TurnOutcome:
+    reply_text: str | None  # what to answer in the HTTP response; None means "success"
+    duplicate: bool = False
+    reply_message_ids: list[int] = field(default_factory=list)
+
+
+def join_replies(replies: list[str]) -> str | None:
+    # A passive reply carries one message; several dialog replies become paragraphs.
+    text = "\n\n".join(reply.strip() for reply in replies if reply and reply.strip())
+    return text or None
+
+
+class TurnService:
+    def __init__(self, services: Services, dispatcher: Dispatcher) -> None:
+        self.services = services
+        self.dispatcher = dispatcher
+
+    async def earlier_reply(self, key: str) -> TurnOutcome | None:
+        """A cheap look, without the citizen's lock, for a delivery already handled."""
+        async with self.services.db.sessions() as session:
+            record = await deliveries.get(session, key)
+        if record is None:
+            return None
+        reply = record.reply_text if record.status == "done" else None
+        return TurnOutcome(reply, duplicate=True)
+
+    async def handle(self, incoming: Incoming) -> TurnOutcome:
+        known = await self.earlier_reply(incoming.key)
+        if known is not None:
+            log.info("re-delivery of %s answered from the record", incoming.kind)
+            return known
+        db = self.services.db
+        async with db.transaction(lock_key=f"citizen:{incoming.openid}") as session:
+            record = await deliveries.get(session, incoming.key)
+            if record is not None:  # the first delivery finished while we waited for the lock
+                reply = record.reply_text if record.status == "done" else None
+                return TurnOutcome(reply, duplicate=True)
+            now = utcnow()
+            citizen = await citizens.get_or_create(session, incoming.openid, now)
+            if incoming.kind not in ("unsubscribe", "location_report", "event"):
+                citizen.last_inbound_at = now
+            conversation_id = await citizens.current_conversation(session, citizen, now)
+            await messages.add(
+                session,
+                openid=incoming.openid,
+                conversation_id=conversation_id,
+                direction="in",
+                kind=incoming.kind,
+                now=now,
+                text=incoming.text,
+                media_id=incoming.media_id,
+                payload=incoming.payload,
+                wechat_msg_id=incoming.wechat_msg_id,
+            )
+            ctx = TurnContext(session, citizen, incoming, conversation_id, now, self.services)
+            reply_text = join_replies(await self.dispatcher.dispatch(ctx))
+            outcome = TurnOutcome(reply_text)
+            if reply_text:
+                # The citizen may have moved to a new conversation during the turn (a ticket
+                # was filed); the reply belongs with the message it answers.
+                reply = await messages.add(
+                    session,
+                    openid=incoming.openid,
+                    conversation_id=conversation_id,
+                    direction="out",
+                    kind="text",
+                    now=utcnow(),
+                    text=reply_text,
+                    delivery="passive",
+                )
+                outcome.reply_message_ids.append(reply.id)
+            await deliveries.record(session, incoming.key, now, reply_text)
+        log.info(
+            "turn %s from %s: %d reply chars",
+            incoming.kind,
+            mask_openid(incoming.openid),
+            len(reply_text or ""),
+        )
+        for action in ctx.after_commit:
+            try:
+                await action()
+            except Exception:
+                log.exception("after-commit action failed")
+        return outcome
+
+    async def deliver_late(self, incoming: Incoming, outcome: TurnOutcome) -> None:
+        """The webhook answered `success` at the deadline: push the reply through the API."""
+        if outcome.duplicate or not outcome.reply_text:
+            return
+        delivery = await self.services.outbound.send_text(incoming.openid, outcome.reply_text)
+        async with self.services.db.transaction() as session:
+            await messages.set_delivery(
+                session, outcome.reply_message_ids, delivery.status, delivery.error_code
+            )
+            await deliveries.mark_async(session, incoming.key)
+        log.info("late reply to %s: %s", mask_openid(incoming.openid), delivery.status)

@@ -1,0 +1,35 @@
+"""PostgreSQL: many workers and machines; per-key serialisation with advisory locks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.sql import Insert
+
+
+class PostgresBackend:
+    name = "postgresql"
+    supports_many_workers = True
+
+    def create_engine(self, url: str) -> AsyncEngine:
+        if url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+        return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+    @asynccontextmanager
+    async def serialise(self, key: str | None) -> AsyncIterator[None]:
+        yield  # nothing in-process: the advisory lock below serialises across processes
+
+    async def lock(self, session: AsyncSession, key: str) -> None:
+        # Transaction-scoped: released by commit or rollback, and by the server on a crash.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
+
+    def insert_ignore(self, table: Any) -> Insert:
+        return pg_insert(table).on_conflict_do_nothing()

@@ -1,0 +1,61 @@
+"""SQLite: one file, one writer. Writes are serialised in-process and begun IMMEDIATE."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.sql import Insert
+
+
+class SQLiteBackend:
+    name = "sqlite"
+    supports_many_workers = False
+
+    def __init__(self) -> None:
+        # SQLite has a single writer anyway; one in-process lock keeps writers from
+        # colliding on SQLITE_BUSY and serialises each citizen's turns as a side effect.
+        self._write_lock = asyncio.Lock()
+
+    def create_engine(self, url: str) -> AsyncEngine:
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 15})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not pysqlite, decide when transactions begin (see "begin").
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            # IMMEDIATE takes the write lock up front, so another process (a CLI command
+            # beside the server) waits on busy_timeout instead of failing mid-transaction.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    @asynccontextmanager
+    async def serialise(self, key: str | None) -> AsyncIterator[None]:
+        async with self._write_lock:
+            yield
+
+    async def lock(self, session: AsyncSession, key: str) -> None:
+        return None  # the write lock already covers every key
+
+    def insert_ignore(self, table: Any) -> Insert:
+        return sqlite_insert(table).on_conflict_do_nothing()

@@ -1,0 +1,67 @@
+"""The transcript: every inbound and outbound message with its citizen and conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Message
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    openid: str,
+    conversation_id: int | None,
+    direction: str,
+    kind: str,
+    now: datetime,
+    text: str = "",
+    media_id: str = "",
+    payload: dict[str, Any] | None = None,
+    wechat_msg_id: str = "",
+    delivery: str = "",
+) -> Message:
+    message = Message(
+        openid=openid,
+        conversation_id=conversation_id,
+        direction=direction,
+        kind=kind,
+        text=text,
+        media_id=media_id,
+        payload=payload or {},
+        wechat_msg_id=wechat_msg_id,
+        delivery=delivery,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def set_delivery(
+    session: AsyncSession, message_ids: Sequence[int], delivery: str, error_code: int | None = None
+) -> None:
+    await session.execute(
+        update(Message)
+        .where(Message.id.in_(message_ids))
+        .values(delivery=delivery, error_code=error_code)
+    )
+
+
+async def transcript(session: AsyncSession, conversation_id: int) -> list[Message]:
+    rows = await session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+    )
+    return list(rows)
+
+
+async def of_citizen(session: AsyncSession, openid: str) -> list[Message]:
+    rows = await session.scalars(
+        select(Message).where(Message.openid == openid).order_by(Message.id)
+    )
+    return list(rows)
