@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.columns import UTCDateTime, utcnow
@@ -84,3 +94,88 @@ class AccessToken(Base):
     token: Mapped[str] = mapped_column(String(600))
     expires_at: Mapped[datetime]
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Ticket(Base):
+    """A request filed for the 办不成事 window. Its history is in ticket_events."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_queue", "centre", "status", "created_at"),
+        Index("ix_tickets_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(12), unique=True)  # see handlers/tickets/number.py
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    # new -> accepted -> in_progress -> resolved -> closed (and back to in_progress on reopen)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    centre: Mapped[str] = mapped_column(String(32), default="")
+    title: Mapped[str] = mapped_column(String(120), default="")
+    # The intake's fields, by field name (诉求内容, 去过的部门, ..., 联系电话): the flow decides.
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    phone: Mapped[str] = mapped_column(String(32), default="")  # for the owner check by last 4
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # What the bot suggested from the case library before the handoff, and whether it helped.
+    case_suggestions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    incomplete: Mapped[bool] = mapped_column(default=False)  # handed over before intake finished
+    consent_at: Mapped[datetime | None]
+    # Classification as received (bot's suggestion) and as it stands (staff-confirmed).
+    classification_received: Mapped[str] = mapped_column(String(16), default="")
+    classification: Mapped[str] = mapped_column(String(16), default="")
+    category_received: Mapped[str] = mapped_column(String(64), default="")
+    category: Mapped[str] = mapped_column(String(64), default="")
+    accept_due_at: Mapped[datetime | None]
+    resolve_due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketEvent(Base):
+    """Append-only: every change to a ticket, with actor, time and before/after values."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    type: Mapped[str] = mapped_column(String(32))  # filed, accept, transfer, reply, resolve, ...
+    actor: Mapped[str] = mapped_column(String(64))  # "citizen", "bot", or a staff username
+    public: Mapped[bool] = mapped_column(default=False)  # shown to the citizen on lookup
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class TicketDayCounter(Base):
+    """Per-day ticket counter, incremented atomically inside the filing transaction."""
+
+    __tablename__ = "ticket_day_counters"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LookupFailure(Base):
+    """A wrong answer to a ticket-lookup challenge; too many in an hour lock lookups."""
+
+    __tablename__ = "lookup_failures"
+    __table_args__ = (Index("ix_lookup_failures_who", "openid", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Timer(Base):
+    """A persisted timer of a citizen's dialog; fired once across all workers."""
+
+    __tablename__ = "timers"
+    __table_args__ = (UniqueConstraint("openid", "name"), Index("ix_timers_due", "due_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    # A worker claims a due timer for a while; if it dies, the claim lapses and another fires it.
+    claimed_until: Mapped[datetime | None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -23,8 +24,12 @@ class Backend(Protocol):
     async def lock(self, session: AsyncSession, key: str) -> None:
         """Taken inside the transaction, released at its end (the cross-process part)."""
 
-    def insert_ignore(self, table: Any) -> Insert:
-        """INSERT that silently skips rows whose key already exists."""
+    def insert(self, table: Any) -> Insert:
+        """The dialect's INSERT, with on_conflict_do_nothing/do_update (same API on both)."""
+        ...
+
+    async def local_date(self, session: AsyncSession) -> date:
+        """Today in Asia/Shanghai by the database's clock (shared by every worker)."""
         ...
 
 

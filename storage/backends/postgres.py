@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 
 from sqlalchemy import text
@@ -31,5 +32,10 @@ class PostgresBackend:
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
         )
 
-    def insert_ignore(self, table: Any) -> Insert:
-        return pg_insert(table).on_conflict_do_nothing()
+    def insert(self, table: Any) -> Insert:
+        return pg_insert(table)
+
+    async def local_date(self, session: AsyncSession) -> date:
+        value = await session.scalar(text("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date"))
+        assert isinstance(value, date)
+        return value

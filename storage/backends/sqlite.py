@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -57,5 +58,10 @@ class SQLiteBackend:
     async def lock(self, session: AsyncSession, key: str) -> None:
         return None  # the write lock already covers every key
 
-    def insert_ignore(self, table: Any) -> Insert:
-        return sqlite_insert(table).on_conflict_do_nothing()
+    def insert(self, table: Any) -> Insert:
+        return sqlite_insert(table)
+
+    async def local_date(self, session: AsyncSession) -> date:
+        # China has had no daylight saving since 1991: Asia/Shanghai is UTC+8 all year.
+        value = await session.scalar(text("SELECT date('now', '+8 hours')"))
+        return date.fromisoformat(str(value))
