@@ -179,3 +179,26 @@ class Timer(Base):
     due_at: Mapped[datetime]
     # A worker claims a due timer for a while; if it dies, the claim lapses and another fires it.
     claimed_until: Mapped[datetime | None]
+
+
+class Case(Base):
+    """A solved case of the shared library; the bot matches citizens' requests against it."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_status", "status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    category: Mapped[str] = mapped_column(String(16))  # 政务类 | 非政务类
+    handling: Mapped[str] = mapped_column(String(8))  # 转办 | 协调 | 引导 | 协办
+    department: Mapped[str] = mapped_column(String(400), default="")
+    problem: Mapped[str] = mapped_column(Text, default="")
+    solution: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="published")  # draft|published|retired
+    source_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    shown_count: Mapped[int] = mapped_column(Integer, default=0)
+    helpful_count: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,71 @@
+"""The case library: import (idempotent by id), status changes and usage counters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Case
+
+CASE_FIELDS = ("title", "category", "handling", "department", "problem", "solution", "keywords")
+COUNTERS = {
+    "shown": Case.shown_count,
+    "helpful": Case.helpful_count,
+    "rejected": Case.rejected_count,
+}
+
+
+async def upsert_many(
+    session: AsyncSession, rows: Iterable[dict[str, Any]], now: datetime, status: str = "published"
+) -> tuple[int, int]:
+    """Insert new cases and update existing ones by id. Returns (added, updated)."""
+    added = updated = 0
+    for row in rows:
+        case = await session.get(Case, row["id"])
+        values = {name: row[name] for name in CASE_FIELDS if name in row}
+        if case is None:
+            session.add(Case(id=row["id"], status=status, created_at=now, updated_at=now, **values))
+            added += 1
+        else:
+            for name, value in values.items():
+                setattr(case, name, value)
+            case.updated_at = now
+            updated += 1
+    await session.flush()
+    return added, updated
+
+
+async def get(session: AsyncSession, case_id: str) -> Case | None:
+    return await session.get(Case, case_id)
+
+
+async def with_status(session: AsyncSession, *statuses: str) -> list[Case]:
+    rows = await session.scalars(select(Case).where(Case.status.in_(statuses)).order_by(Case.id))
+    return list(rows)
+
+
+async def set_status(session: AsyncSession, case_id: str, status: str, now: datetime) -> Case:
+    case = await session.get(Case, case_id)
+    if case is None:
+        raise LookupError(case_id)
+    case.status = status
+    case.updated_at = now
+    await session.flush()
+    return case
+
+
+async def count_use(session: AsyncSession, case_ids: Iterable[str], counter: str) -> None:
+    """Add one to a usage counter ("shown", "helpful", "rejected") of each case."""
+    column = COUNTERS[counter]
+    ids = list(case_ids)
+    if ids:
+        await session.execute(update(Case).where(Case.id.in_(ids)).values({column.key: column + 1}))
+
+
+def as_record(case: Case) -> dict[str, Any]:
+    """The JSON Lines shape of ../shared/caselib/cases.jsonl (and of export)."""
+    return {"id": case.id, **{name: getattr(case, name) for name in CASE_FIELDS}}
