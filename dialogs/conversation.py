@@ -314,7 +314,8 @@ class _Engine:
 
     def idle_text(self, text: str) -> None:
         t = squash(text)
-        if self.st.get("draft") and (t in MENU_INTAKE or self._describes(text)):
+        side_question = t in MENU_STATUS or t in MENU_FAQ or tn.normalise(t) is not None
+        if self.st.get("draft") and not side_question:
             self.offer_draft(text if self._describes(text) else None)
             return
         if t in MENU_INTAKE:
@@ -330,12 +331,7 @@ class _Engine:
         elif t in THANKS:
             self.say(m.THANKS)
         elif self._describes(text):
-            if self.st.get("draft"):
-                self.offer_draft(text)
-            else:
-                self.start_intake(text)
-        elif self.st.get("draft"):
-            self.offer_draft(None)
+            self.start_intake(text)
         else:
             self.say(self.rotate("nu", m.NOT_UNDERSTOOD), m.MENU)
 

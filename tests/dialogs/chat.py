@@ -138,3 +138,33 @@ def check_reply(reply: str) -> None:
 
 
 PROBLEM = "我想给我妈办残疾证，社区说要去医院鉴定，医院又说要社区先开证明"
+
+ANSWERS = {
+    "request": PROBLEM,
+    "visited": "去过社区和区残联",
+    "reason": "不清楚",
+    "centre": "鼓楼",
+    "applicant_type": "1",
+    "company": "福州某某科技有限公司",
+    "name": "王阿姨",
+    "phone": "13912345678",
+    "consent": "1",
+}
+ORDER = list(ANSWERS)
+
+
+def reach(chat: Chat, target: str, answers: dict[str, str] | None = None) -> Chat:
+    """Drive a fresh chat until the bot asks `target` ("confirm" for the read-back)."""
+    answers = {**ANSWERS, **(answers or {})}
+    if target == "company":
+        answers["applicant_type"] = "2"
+    chat.send("1")
+    for _ in range(20):
+        intake = chat.intake
+        assert intake is not None
+        if target == "confirm" and intake["stage"] == "confirm":
+            return chat
+        if intake["stage"] == "field" and intake["current"] == target:
+            return chat
+        chat.send(answers[intake["current"]])
+    raise AssertionError(f"never reached {target}")
