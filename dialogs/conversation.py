@@ -707,6 +707,8 @@ class _Engine:
             self.file(incomplete=self.flow.missing(intake["values"]) is not None)
             return
         self.advance(None)
+        if intake["current"] == self.flow.fields[0].name:
+            self.parts[-1] = m.HANDOFF_ASK_REQUEST
 
     # -------------------------------------------------------------- cases
 
