@@ -732,7 +732,8 @@ class _Engine:
             if decision == "none":
                 self.advance(None)
                 return
-            intake["case_ids"] += [c["id"] for c in cases if c["id"] not in intake["case_ids"]]
+            shown = cases[:1] if decision == "answer" else cases
+            intake["case_ids"] += [c["id"] for c in shown if c["id"] not in intake["case_ids"]]
             if decision == "answer":
                 intake.update(stage="case", case=cases[0], cases=[])
                 self.say(m.CASE_FOUND, render.case_brief(cases[0]), m.CASE_QUESTION[0])
