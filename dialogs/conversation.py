@@ -1078,7 +1078,9 @@ class _Engine:
             st["attachments"] = []
             intake["reask"] = False
             self.say(m.DRAFT_RESUMED)
-            if intake["stage"] == "field" and self.flow.get(intake.get("current")) is None:
+            if intake["stage"] == "field":
+                # A day later the order of the form matters more than the old question.
+                intake["current"] = None
                 self.advance(None)
             else:
                 self.reprompt()
