@@ -951,10 +951,10 @@ class _Engine:
         assert intake is not None
         intake["stage"], intake["current"] = "filing", None
         self.st["awaiting"] = "file"
-        names = {f.name for f in self.flow.fields}
+        values = intake["values"]
         self.emit(
             FileTicket(
-                fields={k: v for k, v in intake["values"].items() if k in names},
+                fields={f.name: values[f.name] for f in self.flow.fields if f.name in values},
                 attachments=list(intake["attachments"]),
                 incomplete=incomplete,
                 case_suggestions=list(intake["case_ids"]),
