@@ -53,6 +53,8 @@ def parse_request(text: str, config: DialogConfig) -> Parsed:
 
 _MOBILE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _LANDLINE_RE = re.compile(r"(?<!\d)0\d{9,11}(?!\d)")
+_OWN_PHONE_CUES = ("我的电话", "我电话", "联系我", "我的座机", "家里电话", "家里座机", "联系电话",
+                   "我座机", "打我", "找我")
 _GLUE_RE = re.compile(r"(?<=\d)[\s\-‐‑–—]+(?=\d)")
 
 
@@ -105,8 +107,10 @@ def sniff_phone(text: str, config: DialogConfig) -> str | None:
     m = _MOBILE_RE.search(t)
     if m:
         return m.group(0)
+    # A landline in passing is as likely an office's number as the citizen's own: only take it
+    # when the message says it is theirs.
     m = _LANDLINE_RE.search(t)
-    if m:
+    if m and any(cue in t for cue in _OWN_PHONE_CUES):
         return _format_landline(m.group(0))
     return None
 

@@ -362,3 +362,25 @@ def test_timers_are_armed_every_intake_turn():
     }
     chat.send("你好")  # an answer that fails validation still re-arms
     assert {e.timer for e in chat.effects if isinstance(e, SetTimer)} == set(timers)
+
+
+def test_landline_in_passing_is_not_taken_as_the_citizens_phone():
+    chat = Chat()
+    chat.send("我打了区里电话0591-87654321一直没人接，低保的事没人管")
+    assert "phone" not in chat.values
+    chat = Chat()
+    chat.send("低保的事一直没人管，我家里电话0591-87654321")
+    assert chat.values["phone"] == "0591-87654321"
+
+
+@pytest.mark.parametrize("text", ["查一下我的进度", "我的进度", "查询进度", "查进度怎么样了"])
+def test_status_phrasings(text):
+    chat = Chat()
+    chat.send(text)
+    assert chat.effects and type(chat.effects[0]).__name__ == "ListTickets"
+
+
+def test_subscribe_during_intake_welcomes_and_asks_again():
+    chat = reach(Chat(), "reason")
+    reply = chat.send(kind="subscribe")
+    assert "办不成" in reply and "接着刚才" in reply and chat.current == "reason"
