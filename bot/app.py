@@ -12,10 +12,13 @@ from bot.config import Settings
 from bot.outbound import WeChatOutbound
 from bot.protocol import MAX_BODY_BYTES, WeChatProtocol
 from bot.webhook import Webhook
-from handlers import conversation, events
+from dialogs.config import DialogConfig
+from handlers import conversation, events, timers
+from handlers.caselib import runners as case_runners
 from handlers.dispatcher import Dispatcher
 from handlers.effects import EffectRegistry
 from handlers.services import Outbound, Services
+from handlers.tickets import filing, lookup
 from handlers.turns import TurnService
 from storage.columns import utcnow
 from storage.db import Database
@@ -25,11 +28,16 @@ log = logging.getLogger(__name__)
 
 DB_KEY = web.AppKey("db", Database)
 SERVICES_KEY = web.AppKey("services", Services)
+TURNS_KEY = web.AppKey("turns", TurnService)
+TIMER_EVERY_KEY = web.AppKey("timer_every_s", float)
 MAINTENANCE_EVERY_S = 300
 
 
 def build_effects() -> EffectRegistry:
+    """Every effect the dialogs can ask for, with the feature module that carries it out."""
     registry = EffectRegistry()
+    for feature in (filing, lookup, timers, case_runners):
+        registry.include(feature.effects)
     return registry
 
 
@@ -39,10 +47,10 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
         db=db,
         outbound=outbound or WeChatOutbound(settings, db),
         effects=build_effects(),
-        dialog_config=None,
+        dialog_config=DialogConfig(),
         ticket_key=settings.ticket_key,
     )
-    dispatcher = Dispatcher(events.router, conversation.router)
+    dispatcher = Dispatcher(events.router, timers.router, conversation.router)
     turns = TurnService(services, dispatcher)
     protocol = WeChatProtocol(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
     webhook = Webhook(protocol, turns, settings.turn_deadline_s)
@@ -50,10 +58,13 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[DB_KEY] = db
     app[SERVICES_KEY] = services
+    app[TURNS_KEY] = turns
+    app[TIMER_EVERY_KEY] = 5.0
     app.router.add_get("/wechat", webhook.get)
     app.router.add_post("/wechat", webhook.post)
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(_maintenance)
+    app.cleanup_ctx.append(_timer_loop)
 
     async def close(_app: web.Application) -> None:
         await webhook.drain()
@@ -68,6 +79,14 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": "ok" if ok else "unavailable", "database": ok}, status=200 if ok else 503
     )
+
+
+async def _timer_loop(app: web.Application):  # type: ignore[no-untyped-def]
+    task = asyncio.create_task(timers.run_forever(app[TURNS_KEY], app[TIMER_EVERY_KEY]))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _maintenance(app: web.Application):  # type: ignore[no-untyped-def]

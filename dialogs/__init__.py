@@ -1,1 +1,1 @@
-"""Conversation flows as pure state machines: (state, message) -> (state, replies, effects)."""
+"""Conversation flows as pure state machines: (state, message, config) -> Turn. No I/O."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from handlers.effects import EffectRegistry
@@ -26,3 +28,9 @@ class Services:
     effects: EffectRegistry
     dialog_config: Any  # dialogs.config.DialogConfig
     ticket_key: str = ""
+    # now -> (accept due, resolve due); None leaves tickets without deadlines.
+    deadlines: Callable[[datetime], tuple[datetime, datetime]] | None = None
+    # Called after a ticket's transaction commits (staff notifications).
+    on_ticket_filed: Callable[[Services, Any], Awaitable[None]] | None = None
+    # Case-library search (handlers.caselib.library.CaseLibrary); None: no library loaded.
+    library: Any = None

@@ -24,6 +24,10 @@ def mask_openid(openid: str) -> str:
     return openid[:6] + "…" if len(openid) > 6 else openid
 
 
+# Kinds that do not open WeChat's 48-hour customer-service window.
+NOT_FROM_CITIZEN = frozenset({"unsubscribe", "location_report", "event", "timer"})
+
+
 @dataclass
 class TurnOutcome:
     reply_text: str | None  # what to answer in the HTTP response; None means "success"
@@ -64,21 +68,22 @@ class TurnService:
                 return TurnOutcome(reply, duplicate=True)
             now = utcnow()
             citizen = await citizens.get_or_create(session, incoming.openid, now)
-            if incoming.kind not in ("unsubscribe", "location_report", "event"):
+            if incoming.kind not in NOT_FROM_CITIZEN:
                 citizen.last_inbound_at = now
             conversation_id = await citizens.current_conversation(session, citizen, now)
-            await messages.add(
-                session,
-                openid=incoming.openid,
-                conversation_id=conversation_id,
-                direction="in",
-                kind=incoming.kind,
-                now=now,
-                text=incoming.text,
-                media_id=incoming.media_id,
-                payload=incoming.payload,
-                wechat_msg_id=incoming.wechat_msg_id,
-            )
+            if incoming.kind != "timer":  # a timer is not something the citizen said
+                await messages.add(
+                    session,
+                    openid=incoming.openid,
+                    conversation_id=conversation_id,
+                    direction="in",
+                    kind=incoming.kind,
+                    now=now,
+                    text=incoming.text,
+                    media_id=incoming.media_id,
+                    payload=incoming.payload,
+                    wechat_msg_id=incoming.wechat_msg_id,
+                )
             ctx = TurnContext(session, citizen, incoming, conversation_id, now, self.services)
             reply_text = join_replies(await self.dispatcher.dispatch(ctx))
             outcome = TurnOutcome(reply_text)

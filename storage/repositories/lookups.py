@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import LookupFailure
 
 
-async def recent_failures(
-    session: AsyncSession, openid: str, now: datetime, window: timedelta
-) -> int:
-    found = await session.scalar(
-        select(func.count()).where(LookupFailure.openid == openid, LookupFailure.at > now - window)
+async def failures_since(session: AsyncSession, openid: str, since: datetime) -> list[datetime]:
+    rows = await session.scalars(
+        select(LookupFailure.at).where(LookupFailure.openid == openid, LookupFailure.at > since)
     )
-    return int(found or 0)
+    return list(rows)
 
 
 async def add_failure(session: AsyncSession, openid: str, now: datetime) -> None:

@@ -1,0 +1,1 @@
+"""Tickets: the numbers citizens quote back to us (`number`), and later their storage/handling."""
