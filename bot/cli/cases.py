@@ -1,0 +1,64 @@
+"""`doudi cases`: search and calibrate the solved-case library."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+@click.group(name="cases")
+def cases() -> None:
+    """Solved-case library: match messages, calibrate thresholds."""
+
+
+@cases.command("match")
+@click.option("--library", "library", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Case library (JSONL).")
+@click.option("--queries", "queries", required=True, type=click.Path(exists=True, dir_okay=False),
+              help='Messages, one {"query": ...} JSON object per line; other fields ignored.')
+@click.option("--thresholds", "thresholds", default=None,
+              type=click.Path(exists=True, dir_okay=False),
+              help="Thresholds JSON (default: the shipped calibrated file).")
+def match(library: str, queries: str, thresholds: str | None) -> None:
+    """Print one JSON line per message: query, decision, ids, scores."""
+    from handlers.caselib.calibration import Thresholds
+    from handlers.caselib.jsonl import CaseFileError, load_cases, read_queries
+    from handlers.caselib.matcher import CaseMatcher
+
+    try:
+        lib = load_cases(library)
+        rows = read_queries(queries)  # keeps only "query"; never reads "expect"
+    except CaseFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    th = Thresholds.load(thresholds) if thresholds else None
+    matcher = CaseMatcher(lib, thresholds=th)
+    out = sys.stdout
+    for row in rows:
+        res = matcher.search(row["query"])
+        out.write(json.dumps({"query": row["query"], "decision": res.decision, "ids": res.ids,
+                              "scores": res.scores}, ensure_ascii=False) + "\n")
+
+
+@cases.command("calibrate")
+@click.option("--library", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False),
+              help='Labelled messages: {"query": ..., "expect": case id or null} per line.')
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+@click.option("--no-perturb", is_flag=True, help="Calibrate on the messages as written only.")
+def calibrate(library: str, queries: str, out: str, no_perturb: bool) -> None:
+    """Compute decision thresholds from labelled messages and write them as JSON."""
+    from handlers.caselib.calibration import calibrate_files
+    from handlers.caselib.jsonl import CaseFileError
+
+    try:
+        th = calibrate_files(library, queries, perturbed=not no_perturb)
+    except CaseFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    th.save(out)
+    click.echo(f"wrote {out}: answer>={th.answer_score} margin>={th.answer_margin} "
+               f"suggest>={th.suggest_score}", err=True)
+
+
+command = cases
