@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 run: install
 	mkdir -p var
 	$(BIN)/doudi db upgrade
+	$(BIN)/doudi cases import --only-new handlers/caselib/data/demo_cases.jsonl
 	$(BIN)/doudi serve --host $(HOST) --port $(PORT)
 
 test: install

@@ -15,6 +15,7 @@ from bot.webhook import Webhook
 from dialogs.config import DialogConfig
 from handlers import conversation, events, timers
 from handlers.caselib import runners as case_runners
+from handlers.caselib.library import CaseLibrary
 from handlers.dispatcher import Dispatcher
 from handlers.effects import EffectRegistry
 from handlers.services import Outbound, Services
@@ -63,6 +64,7 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
     app.router.add_get("/wechat", webhook.get)
     app.router.add_post("/wechat", webhook.post)
     app.router.add_get("/healthz", healthz)
+    app.on_startup.append(_load_library)
     app.cleanup_ctx.append(_maintenance)
     app.cleanup_ctx.append(_timer_loop)
 
@@ -79,6 +81,15 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": "ok" if ok else "unavailable", "database": ok}, status=200 if ok else 503
     )
+
+
+async def _load_library(app: web.Application) -> None:
+    services = app[SERVICES_KEY]
+    try:
+        services.library = await CaseLibrary.load(services.db)
+    except Exception:
+        # No database yet, or unreachable: the bot still takes requests, without quick answers.
+        log.exception("case library not loaded; searches answer 'none' until restart")
 
 
 async def _timer_loop(app: web.Application):  # type: ignore[no-untyped-def]

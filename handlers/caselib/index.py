@@ -1,0 +1,186 @@
+"""Text analysis and the immutable inverted index behind :class:`CaseMatcher`.
+
+Features of a text are its character bigrams (robust to segmentation errors, ASR text and
+unknown words) plus the words of three or more characters found by ``rjieba`` (a Rust port of
+jieba: fast to import, no global dictionary state to load). Stop words are dropped first.
+
+``InvertedIndex`` is built once and never mutated; the matcher swaps whole indexes in and out
+(copy-on-write), so readers never need a lock.  Per posting it stores the BM25 weight and whether
+the term occurs in the case's title or keywords; a query is scored against every document with
+a few vectorised numpy additions per query term.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from handlers.caselib.normalize import char_pinyin, normalize
+from handlers.caselib.synonyms import SynonymRewriter
+
+STOPWORDS_PATH = Path(__file__).parent / "data" / "stopwords.txt"
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
+def load_stopwords(path: str | Path = STOPWORDS_PATH) -> frozenset[str]:
+    words: set[str] = set()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.lstrip().startswith("#"):
+                continue
+            words.update(normalize(w) for w in line.split())
+    words.discard("")
+    return frozenset(words)
+
+
+class Analyzer:
+    """Turns raw text into the canonical string and the feature list used for matching."""
+
+    def __init__(self, rewriter: SynonymRewriter | None = None,
+                 stopwords: frozenset[str] | None = None) -> None:
+        import rjieba  # imported lazily: only the matcher needs it
+
+        self._cut = rjieba.cut
+        self.rewriter = rewriter if rewriter is not None else SynonymRewriter.default()
+        self.stopwords = stopwords if stopwords is not None else load_stopwords()
+
+    def canon(self, text: str) -> str:
+        return self.rewriter.rewrite(normalize(text))
+
+    def content(self, canon_text: str) -> list[str]:
+        """Words of the canonical text with stop words removed (segmentation from rjieba)."""
+        return [w for w in self._cut(canon_text) if w not in self.stopwords]
+
+    def features(self, canon_text: str) -> list[str]:
+        words = self.content(canon_text)
+        feats: list[str] = []
+        # Bigrams over the stop-word-free stream plus the long words themselves.
+        stream = "".join(words)
+        feats.extend(stream[i : i + 2] for i in range(len(stream) - 1))
+        feats.extend(w for w in words if len(w) >= 3)
+        if len(stream) == 1:
+            feats.append(stream)
+        return feats
+
+
+def fold_bigram(bigram: str) -> str | None:
+    """Pinyin key of a two-character string, or None when it is not two Han characters."""
+    a = char_pinyin(bigram[0])
+    b = char_pinyin(bigram[1]) if len(bigram) > 1 else ""
+    if not a or not b:
+        return None
+    return a + " " + b
+
+
+@dataclass(frozen=True)
+class IndexedDoc:
+    """What the index keeps per case: the display-free fields the rescorer needs."""
+
+    id: str
+    tf: dict[str, int]
+    tk_terms: frozenset[str]
+    title: str
+    keywords: tuple[str, ...]
+
+
+class InvertedIndex:
+    """Immutable BM25 inverted index over a list of IndexedDoc (CSR postings in numpy)."""
+
+    def __init__(self, docs: Sequence[IndexedDoc], df_prior: dict[str, int] | None = None,
+                 n_prior: int = 0) -> None:
+        self.docs = list(docs)
+        self.ids = [d.id for d in self.docs]
+        n = len(self.docs)
+        df: Counter[str] = Counter()
+        for d in self.docs:
+            df.update(d.tf.keys())
+        vocab = {t: i for i, t in enumerate(df)}
+        self.vocab = vocab
+        self.df = dict(df)
+        total_n = n + n_prior
+        prior = df_prior or {}
+        idf = np.zeros(len(vocab), dtype=np.float32)
+        for t, i in vocab.items():
+            f = df[t] + prior.get(t, 0)
+            idf[i] = math.log(1.0 + (total_n - f + 0.5) / (f + 0.5))
+        self.idf = idf
+        self.n_total = total_n
+        lengths = np.fromiter((sum(d.tf.values()) for d in self.docs), dtype=np.float32, count=n)
+        avgdl = float(lengths.mean()) if n else 1.0
+        # Gather postings grouped by term.
+        counts = np.zeros(len(vocab) + 1, dtype=np.int64)
+        for t, f in df.items():
+            counts[vocab[t] + 1] = f
+        off = np.cumsum(counts)
+        fill = off[:-1].copy()
+        total = int(off[-1])
+        pdoc = np.empty(total, dtype=np.int32)
+        ptf = np.empty(total, dtype=np.float32)
+        ptk = np.empty(total, dtype=np.float32)
+        for di, d in enumerate(self.docs):
+            tk = d.tk_terms
+            for t, f in d.tf.items():
+                ti = vocab[t]
+                p = fill[ti]
+                fill[ti] = p + 1
+                pdoc[p] = di
+                ptf[p] = f
+                ptk[p] = 1.0 if t in tk else 0.0
+        norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(avgdl, 1e-6))
+        term_of_posting = np.repeat(np.arange(len(vocab), dtype=np.int32), counts[1:])
+        self.pw = (idf[term_of_posting] * ptf * (BM25_K1 + 1.0)
+                   / (ptf + norm[pdoc])).astype(np.float32)
+        self.off = off
+        self.pdoc = pdoc
+        self.ptk = ptk
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def term_idf(self, term: str) -> float | None:
+        i = self.vocab.get(term)
+        return None if i is None else float(self.idf[i])
+
+    def score(self, terms: Iterable[tuple[str, float]]):
+        """Accumulate (bm25, query coverage weight, title/keyword coverage weight) per doc.
+
+        ``terms`` are distinct query terms with the weight each contributes to coverage.
+        """
+        n = len(self.docs)
+        bm = np.zeros(n, dtype=np.float32)
+        cov = np.zeros(n, dtype=np.float32)
+        tk = np.zeros(n, dtype=np.float32)
+        off, pdoc, pw, ptk = self.off, self.pdoc, self.pw, self.ptk
+        for term, weight in terms:
+            i = self.vocab.get(term)
+            if i is None:
+                continue
+            a, b = off[i], off[i + 1]
+            d = pdoc[a:b]
+            bm[d] += pw[a:b]
+            cov[d] += weight
+            tk[d] += weight * ptk[a:b]
+        return bm, cov, tk
+
+
+def build_doc(analyzer: Analyzer, case_id: str, title: str, keywords: Sequence[str],
+              problem: str, solution: str) -> IndexedDoc:
+    """Analyse one case. Title and keywords count twice; the solution is not indexed
+    (it says what staff did, which citizens do not describe)."""
+    ctitle = analyzer.canon(title)
+    ckws = tuple(k for k in (analyzer.canon(k) for k in keywords) if k)
+    head = analyzer.features(ctitle)
+    for k in ckws:
+        head.extend(analyzer.features(k))
+    body = analyzer.features(analyzer.canon(problem))
+    tf = Counter(head)
+    for t in head:
+        tf[t] += 1
+    tf.update(body)
+    return IndexedDoc(case_id, dict(tf), frozenset(head), ctitle, ckws)

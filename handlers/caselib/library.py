@@ -1,0 +1,95 @@
+"""The case library as the bot uses it: the matcher over the published cases of the database.
+
+Every worker keeps its own in-memory matcher. Before each search it asks the database what
+changed since it last looked (one indexed query), so a case published or retired through any
+worker is searchable, or gone, on every worker at once, without a restart or a rebuild.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.caselib.matcher import CaseDoc, CaseMatcher, MatchResult
+from storage.db import Database
+from storage.models import Case
+
+log = logging.getLogger(__name__)
+
+
+def to_doc(case: Case) -> CaseDoc:
+    return CaseDoc(
+        id=case.id,
+        title=case.title,
+        problem=case.problem,
+        solution=case.solution,
+        keywords=tuple(case.keywords or ()),
+        category=case.category,
+        handling=case.handling,
+        department=case.department,
+    )
+
+
+class CaseLibrary:
+    def __init__(self, matcher: CaseMatcher) -> None:
+        self.matcher = matcher
+        self._seen: dict[str, datetime] = {}  # case id -> updated_at last applied
+        self._since: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def load(cls, db: Database) -> CaseLibrary:
+        """Build the matcher from the published cases (off the event loop: it takes a while)."""
+        async with db.sessions() as session:
+            rows = list(await session.scalars(select(Case)))
+        published = [to_doc(c) for c in rows if c.status == "published"]
+        matcher = await asyncio.to_thread(CaseMatcher, published)
+        library = cls(matcher)
+        for case in rows:
+            library._note(case)
+        log.info("case library loaded: %d published of %d", len(published), len(rows))
+        return library
+
+    def _note(self, case: Case) -> None:
+        self._seen[case.id] = case.updated_at
+        if self._since is None or case.updated_at > self._since:
+            self._since = case.updated_at
+
+    def apply(self, case: Case) -> None:
+        """Make one case's current status take effect in this worker's matcher."""
+        if self._seen.get(case.id) == case.updated_at:
+            return
+        if case.status == "published":
+            self.matcher.upsert(to_doc(case))
+        else:
+            self.matcher.remove(case.id)
+        self._note(case)
+
+    async def refresh(self, session: AsyncSession) -> None:
+        """Apply what changed in the database since the last look."""
+        query = select(Case)
+        if self._since is not None:
+            query = query.where(Case.updated_at >= self._since)
+        async with self._lock:
+            for case in await session.scalars(query):
+                self.apply(case)
+
+    async def search(self, session: AsyncSession, text: str) -> MatchResult:
+        await self.refresh(session)
+        return self.matcher.search(text)
+
+    async def describe(self, session: AsyncSession, ids: list[str]) -> list[dict[str, Any]]:
+        """What the dialog shows of each case, in the order given."""
+        if not ids:
+            return []
+        rows = {c.id: c for c in await session.scalars(select(Case).where(Case.id.in_(ids)))}
+        return [
+            {"id": c.id, "title": c.title, "solution": c.solution, "department": c.department}
+            for c in (rows.get(i) for i in ids)
+            if c is not None and c.status == "published"
+        ]

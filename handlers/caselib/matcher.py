@@ -1,0 +1,309 @@
+"""The case matcher: which solved case answers a citizen's message?
+
+Pipeline for a message
+  1. ``normalize``: NFKC, lower case, traditional -> simplified, punctuation/space stripped.
+  2. Homophone repair: a character bigram that occurs in no case but sounds (toneless pinyin)
+     exactly like one that does is replaced by it (ASR and pinyin-IME typos: 设保 -> 社保).
+  3. Synonyms from ``data/synonyms.txt`` are rewritten to their canonical term.
+  4. Features (bigrams + long words, stop words removed) are looked up in the inverted index:
+     BM25 gives the candidates; at the same time each case accumulates how much of the
+     message (IDF-weighted) it explains, overall and by its title/keywords alone.
+  5. The top candidates are rescored into a value in [0, 1]:
+       0.46 * coverage of the message by the case
+     + 0.21 * coverage of the message by the case's title and keywords
+     + 0.33 * keyword evidence (share of the case's keywords found, fuzzily, in the message)
+     Coverage is what separates 社保断缴 from 医保断缴: the differing word is a message term the
+     wrong case does not explain. Words that appear in no case at all (天气, 作文) count
+     against every case, so chit-chat scores low.
+  6. ``calibration.decide`` turns the ranked scores into answer / suggest / none with thresholds
+     calibrated on labelled messages (``data/thresholds.json``).
+
+Concurrency (copy-on-write)
+  All searchable state is one immutable ``_Snapshot`` (base index, small delta index, set of
+  retired base slots). ``search`` reads ``self._snap`` once and never locks. ``upsert`` and
+  ``remove`` take a writer lock, analyse the case, rebuild only the small delta index (cases
+  changed since the last merge) and publish a new snapshot with one attribute assignment (atomic
+  in CPython). When the delta grows past ``merge_at`` cases a background thread rebuilds the base
+  from all live cases and swaps it in; edits made while it runs stay in the new delta. Readers
+  therefore always see a consistent library and an edit is visible as soon as ``upsert`` or
+  ``remove`` returns.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from handlers.caselib.calibration import Thresholds, decide
+from handlers.caselib.index import (
+    Analyzer,
+    IndexedDoc,
+    InvertedIndex,
+    build_doc,
+    fold_bigram,
+)
+from handlers.caselib.normalize import is_han
+
+W_COVER = 0.46
+W_HEAD = 0.21
+W_KEYWORD = 0.33
+CANDIDATES = 30
+IDF_POWER = 1.0  # coverage weight of a term is idf**power (1.0 measured best)
+OOV_WEIGHT = 1.0  # weight of a message term found in no case, as a share of the maximal IDF
+
+
+@dataclass(frozen=True)
+class CaseDoc:
+    id: str
+    title: str
+    problem: str
+    solution: str
+    keywords: tuple[str, ...]
+    category: str = ""
+    handling: str = ""
+    department: str = ""
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    decision: str  # "answer" | "suggest" | "none"
+    ids: list[str] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+
+
+
+
+def _build_foldmap(indexes: Iterable[InvertedIndex], extra: Iterable[str] = ()):
+    best: dict[str, tuple[int, str]] = {}
+
+    def add(bigram: str, df: int) -> None:
+        if len(bigram) != 2:
+            return
+        key = fold_bigram(bigram)
+        if key is None:
+            return
+        cur = best.get(key)
+        if cur is None or df > cur[0]:
+            best[key] = (df, bigram)
+
+    for idx in indexes:
+        for term, df in idx.df.items():
+            add(term, df)
+    for term in extra:
+        for i in range(len(term) - 1):
+            add(term[i : i + 2], 1)
+    return {k: v[1] for k, v in best.items()}
+
+
+class _Snapshot:
+    """Immutable view of the library: base + delta index, retired base slots."""
+
+    __slots__ = ("base", "dead", "delta", "delta_fold", "fold", "live_ids")
+
+    def __init__(self, base: InvertedIndex, delta: InvertedIndex, dead: frozenset[int],
+                 fold: dict[str, str], delta_fold: dict[str, str],
+                 live_ids: frozenset[str]) -> None:
+        self.base = base
+        self.delta = delta
+        self.dead = dead
+        self.fold = fold
+        self.delta_fold = delta_fold
+        self.live_ids = live_ids
+
+    def known(self, bigram: str) -> bool:
+        return bigram in self.base.vocab or bigram in self.delta.vocab
+
+    def fold_lookup(self, key: str) -> str | None:
+        return self.fold.get(key) or self.delta_fold.get(key)
+
+
+class CaseMatcher:
+    """Search engine over the solved-case library. See the module docstring."""
+
+    def __init__(self, cases: Iterable[CaseDoc] = (), thresholds: Thresholds | None = None,
+                 *, analyzer: Analyzer | None = None, merge_at: int = 256,
+                 background_merge: bool = True) -> None:
+        self.thresholds = thresholds if thresholds is not None else Thresholds.load()
+        self.analyzer = analyzer if analyzer is not None else Analyzer()
+        self._merge_at = merge_at
+        self._background = background_merge
+        self._wlock = threading.Lock()
+        self._live: dict[str, IndexedDoc] = {}
+        self._changed_since_merge: set[str] = set()
+        self._merging = False
+        self._merge_thread: threading.Thread | None = None
+        for case in cases:
+            self._live[case.id] = self._analyse(case)
+        base = InvertedIndex(list(self._live.values()))
+        self._base_slot = {d.id: i for i, d in enumerate(base.docs)}
+        self._syn_terms = self.analyzer.rewriter.terms()
+        empty = InvertedIndex([])
+        self._snap = _Snapshot(base, empty, frozenset(), _build_foldmap([base], self._syn_terms),
+                               {}, frozenset(self._live))
+
+    # ----------------------------------------------------------------- library edits
+    def _analyse(self, case: CaseDoc) -> IndexedDoc:
+        if not case.id:
+            raise ValueError("case id must not be empty")
+        return build_doc(self.analyzer, case.id, case.title, case.keywords, case.problem,
+                         case.solution)
+
+    def upsert(self, case: CaseDoc) -> None:
+        """Add or replace a case; it is searchable when this returns."""
+        doc = self._analyse(case)  # the slow part, outside the lock
+        with self._wlock:
+            self._live[case.id] = doc
+            self._changed_since_merge.add(case.id)
+            self._publish_locked()
+
+    def remove(self, case_id: str) -> None:
+        """Retire a case; it is never returned again once this returns."""
+        with self._wlock:
+            if self._live.pop(case_id, None) is None:
+                return
+            self._changed_since_merge.add(case_id)
+            self._publish_locked()
+
+    def _publish_locked(self) -> None:
+        snap = self._snap
+        base = snap.base
+        changed = self._changed_since_merge
+        dead = frozenset(self._base_slot[c] for c in changed if c in self._base_slot)
+        delta_docs = [self._live[c] for c in sorted(changed) if c in self._live]
+        delta = InvertedIndex(delta_docs, df_prior=base.df, n_prior=len(base))
+        self._snap = _Snapshot(base, delta, dead, snap.fold, _build_foldmap([delta]),
+                               frozenset(self._live))
+        if len(delta_docs) + len(dead) >= self._merge_at and not self._merging:
+            self._merging = True
+            if self._background:
+                self._merge_thread = threading.Thread(target=self._merge, daemon=True)
+                self._merge_thread.start()
+            else:
+                self._wlock.release()
+                try:
+                    self._merge()
+                finally:
+                    self._wlock.acquire()
+
+    def _merge(self) -> None:
+        with self._wlock:
+            docs = list(self._live.values())
+            started = set(self._changed_since_merge)
+        base = InvertedIndex(docs)
+        fold = _build_foldmap([base], self._syn_terms)
+        with self._wlock:
+            self._base_slot = {d.id: i for i, d in enumerate(base.docs)}
+            # Edits made while we were building stay in the delta.
+            self._changed_since_merge -= started
+            self._changed_since_merge |= {
+                c for c in started if self._live.get(c) is not None
+                and c in self._base_slot and base.docs[self._base_slot[c]] is not self._live[c]
+            }
+            self._changed_since_merge |= {c for c in started if c not in self._live
+                                          and c in self._base_slot}
+            self._snap = _Snapshot(base, self._snap.delta, frozenset(), fold, {},
+                                   frozenset(self._live))
+            self._merging = False
+            self._publish_locked()
+
+    def wait_for_merge(self, timeout: float | None = None) -> None:
+        """Block until a running background merge finishes (tests and benchmarks)."""
+        t = self._merge_thread
+        if t is not None:
+            t.join(timeout)
+
+    def __len__(self) -> int:
+        return len(self._snap.live_ids)
+
+    def ids(self) -> list[str]:
+        return sorted(self._snap.live_ids)
+
+    # ----------------------------------------------------------------------- search
+    def _repair(self, snap: _Snapshot, text: str) -> str:
+        chars = list(text)
+        for i in range(len(chars) - 1):
+            bigram = chars[i] + chars[i + 1]
+            if not (is_han(chars[i]) and is_han(chars[i + 1])) or snap.known(bigram):
+                continue
+            key = fold_bigram(bigram)
+            fix = snap.fold_lookup(key) if key else None
+            if fix:
+                chars[i], chars[i + 1] = fix[0], fix[1]
+        return "".join(chars)
+
+    def prepare(self, query: str) -> tuple[str, list[str]]:
+        """Canonical message text and its distinct features (exposed for diagnostics)."""
+        from handlers.caselib.normalize import normalize
+
+        snap = self._snap
+        text = self._repair(snap, normalize(query))
+        canon = self.analyzer.rewriter.rewrite(text)
+        feats = list(dict.fromkeys(self.analyzer.features(canon)))
+        return canon, feats
+
+    def rank(self, query: str, limit: int = 10) -> list[tuple[str, float]]:
+        """Cases ranked by score in [0, 1], best first (no decision applied)."""
+        snap = self._snap
+        canon, feats = self.prepare(query)
+        if not feats:
+            return []
+        base, delta = snap.base, snap.delta
+        n_all = max(base.n_total, delta.n_total, 1)
+        max_idf = float(np.log(1.0 + (n_all + 0.5) / 1.5))
+        weighted: list[tuple[str, float]] = []
+        for t in feats:
+            w = base.term_idf(t)
+            if w is None:
+                w = delta.term_idf(t)
+            if w is None:
+                w = OOV_WEIGHT * max_idf
+            weighted.append((t, w**IDF_POWER))
+        total = sum(w for _, w in weighted) or 1.0
+
+        pool: list[tuple[float, float, float, IndexedDoc]] = []
+        for idx, dead in ((base, snap.dead), (delta, frozenset())):
+            if not len(idx):
+                continue
+            bm, cov, tk = idx.score(weighted)
+            if dead:
+                bm[list(dead)] = -1.0
+            k = min(CANDIDATES, len(idx))
+            top = np.argpartition(-bm, k - 1)[:k] if k < len(idx) else np.arange(len(idx))
+            for i in top:
+                if bm[i] <= 0:
+                    continue
+                pool.append((float(bm[i]), float(cov[i]) / total, float(tk[i]) / total,
+                             idx.docs[i]))
+        pool.sort(key=lambda p: -p[0])
+        scored: list[tuple[str, float]] = []
+        for _, cover, head, doc in pool[:CANDIDATES]:
+            kw = self._keyword_evidence(canon, doc)
+            s = W_COVER * min(cover, 1.0) + W_HEAD * min(head, 1.0) + W_KEYWORD * kw
+            scored.append((doc.id, s))
+        scored.sort(key=lambda x: -x[1])
+        return scored[:limit]
+
+    @staticmethod
+    def _keyword_evidence(canon: str, doc: IndexedDoc) -> float:
+        if not doc.keywords:
+            return 0.0
+        hits = 0.0
+        for k in doc.keywords:
+            if len(k) < 2:
+                continue
+            if k in canon:
+                hits += 1.0
+            elif len(k) >= 3:
+                r = fuzz.partial_ratio(k, canon, score_cutoff=75)
+                if r:
+                    hits += r / 100.0 * 0.7
+        return min(hits / 2.0, 1.0)
+
+    def search(self, query: str) -> MatchResult:
+        ranked = self.rank(query, limit=3)
+        decision, ids, scores = decide(ranked, self.thresholds)
+        return MatchResult(decision, ids, scores)
