@@ -22,6 +22,7 @@ import numpy as np
 
 from handlers.caselib.normalize import char_pinyin, normalize
 from handlers.caselib.synonyms import SynonymRewriter
+from handlers.caselib.wordfreq import general_weight
 
 STOPWORDS_PATH = Path(__file__).parent / "data" / "stopwords.txt"
 BM25_K1 = 1.2
@@ -67,6 +68,28 @@ class Analyzer:
         if len(stream) == 1:
             feats.append(stream)
         return feats
+
+    def weighted_features(self, canon_text: str) -> dict[str, float]:
+        """Distinct features of the text, each with its general-Chinese informativeness in
+        [0, 1] (see :mod:`handlers.caselib.wordfreq`): a bigram gets the mean weight of the
+        words its two characters belong to, a long word its own weight."""
+        words = self.content(canon_text)
+        cw: list[float] = []
+        for w in words:
+            cw.extend([general_weight(w)] * len(w))
+        stream = "".join(words)
+        out: dict[str, float] = {}
+        for i in range(len(stream) - 1):
+            t = stream[i : i + 2]
+            g = 0.5 * (cw[i] + cw[i + 1])
+            if g > out.get(t, -1.0):
+                out[t] = g
+        for w in words:
+            if len(w) >= 3:
+                out[w] = max(out.get(w, 0.0), general_weight(w))
+        if len(stream) == 1:
+            out[stream] = cw[0]
+        return out
 
 
 def fold_bigram(bigram: str) -> str | None:

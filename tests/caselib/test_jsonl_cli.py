@@ -99,3 +99,4 @@ def test_cli_calibrate_writes_thresholds(tmp_path):
     data = json.loads(out.read_text(encoding="utf-8"))
     assert 0 < data["suggest_score"] <= data["answer_score"]
     assert data["meta"]["calibration_rates"]["answered_wrong"] <= 0.01
+    assert data["model"]["features"] and 0 < data["model"]["answer_prob"] <= 1.01
