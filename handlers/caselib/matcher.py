@@ -15,8 +15,12 @@ Pipeline for a message
      Coverage is what separates 社保断缴 from 医保断缴: the differing word is a message term the
      wrong case does not explain. Words that appear in no case at all (天气, 作文) count
      against every case, so chit-chat scores low.
-  6. ``calibration.decide`` turns the ranked scores into answer / suggest / none with thresholds
-     calibrated on labelled messages (``data/thresholds.json``).
+  6. ``confidence_features`` describes how well the top case explains the message, relative to
+     the library (IDF x general-Chinese informativeness coverage, key-term conflict, facets of
+     the case evidenced, margin over the runner-up). ``calibration.decide`` answers when the
+     logistic model in ``data/thresholds.json`` gives P(top case is right) >= its answer_prob,
+     suggests 2-3 cases when the top score reaches suggest_score, else none. Model and
+     thresholds come from ``doudi cases calibrate`` (rerunnable on labelled data).
 
 Concurrency (copy-on-write)
   All searchable state is one immutable ``_Snapshot`` (base index, small delta index, set of
