@@ -32,8 +32,11 @@ def synth(n: int, seed: int = 1) -> list[CaseDoc]:
         title = a.title[: len(a.title) // 2] + b.title[len(b.title) // 2 :]
         problem = "".join(rng.sample(sents, 3))
         kws = tuple(rng.sample(a.keywords + b.keywords, 5))
-        out.append(CaseDoc(f"S{i:06d}", title, problem, a.solution, kws, a.category,
-                           a.handling, a.department))
+        out.append(
+            CaseDoc(
+                f"S{i:06d}", title, problem, a.solution, kws, a.category, a.handling, a.department
+            )
+        )
     return out
 
 
@@ -60,9 +63,16 @@ def bench(n: int, queries: list[str], rounds: int = 3) -> dict:
     t = time.perf_counter()
     m.upsert(cases[0])
     upsert_ms = (time.perf_counter() - t) * 1000
-    return {"n": n, "build_s": build, "peak_rss_growth_mb": after - before,
-            "p50_ms": statistics.median(times), "p99_ms": times[int(len(times) * 0.99) - 1],
-            "max_ms": times[-1], "upsert_ms": upsert_ms, "searches": len(times)}
+    return {
+        "n": n,
+        "build_s": build,
+        "peak_rss_growth_mb": after - before,
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[int(len(times) * 0.99) - 1],
+        "max_ms": times[-1],
+        "upsert_ms": upsert_ms,
+        "searches": len(times),
+    }
 
 
 def main() -> None:
@@ -70,13 +80,18 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     args = ap.parse_args()
     queries = [r["query"] for r in read_queries(DATA + "demo_queries.jsonl")]
-    print(f"{'cases':>8} {'build s':>8} {'RSS+ MB':>8} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'max ms':>7} {'upsert ms':>9}")
+    print(
+        f"{'cases':>8} {'build s':>8} {'RSS+ MB':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'max ms':>7} {'upsert ms':>9}"
+    )
     for n in args.sizes:
         r = bench(n, queries)
-        print(f"{r['n']:>8} {r['build_s']:>8.1f} {r['peak_rss_growth_mb']:>8.0f} "
-              f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['max_ms']:>7.2f} "
-              f"{r['upsert_ms']:>9.1f}", flush=True)
+        print(
+            f"{r['n']:>8} {r['build_s']:>8.1f} {r['peak_rss_growth_mb']:>8.0f} "
+            f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['max_ms']:>7.2f} "
+            f"{r['upsert_ms']:>9.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

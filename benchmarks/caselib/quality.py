@@ -16,8 +16,12 @@ from handlers.caselib.jsonl import load_cases, read_queries
 from handlers.caselib.matcher import CaseMatcher
 from handlers.caselib.perturb import perturb_rows, variants
 
-TARGETS = {"answered_right": (">=", 0.85), "right_answer_or_suggested": (">=", 0.97),
-           "answered_wrong": ("<=", 0.01), "no_case_answered": ("<=", 0.025)}
+TARGETS = {
+    "answered_right": (">=", 0.85),
+    "right_answer_or_suggested": (">=", 0.97),
+    "answered_wrong": ("<=", 0.01),
+    "no_case_answered": ("<=", 0.025),
+}
 
 
 def run(library: str, queries: str, thresholds: str | None = None, seed: int = 7) -> dict:
@@ -34,8 +38,13 @@ def run(library: str, queries: str, thresholds: str | None = None, seed: int = 7
     out = {}
     for name, rs in sets.items():
         out[name] = evaluate(observe(matcher, rs), th).rates()
-    return {"build_s": build, "n_cases": len(cases), "n_queries": len(rows), "results": out,
-            "thresholds": th}
+    return {
+        "build_s": build,
+        "n_cases": len(cases),
+        "n_queries": len(rows),
+        "results": out,
+        "thresholds": th,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,11 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     res = run(args.library, args.queries, args.thresholds)
     th = res["thresholds"]
-    print(f"library={args.library} ({res['n_cases']} cases), queries={args.queries} "
-          f"({res['n_queries']}), build {res['build_s']:.2f}s")
-    print(f"thresholds: answer>={th.answer_score} margin>={th.answer_margin} "
-          f"suggest>={th.suggest_score} (calibrated on {th.meta.get('library')} + "
-          f"{th.meta.get('queries')})")
+    print(
+        f"library={args.library} ({res['n_cases']} cases), queries={args.queries} "
+        f"({res['n_queries']}), build {res['build_s']:.2f}s"
+    )
+    print(
+        f"thresholds: answer>={th.answer_score} margin>={th.answer_margin} "
+        f"suggest>={th.suggest_score} (calibrated on {th.meta.get('library')} + "
+        f"{th.meta.get('queries')})"
+    )
     cols = [*TARGETS, "no_case_suggested"]
     print(f"{'variant':<12}" + "".join(f"{c:>28}" for c in cols))
     for name, rates in res["results"].items():

@@ -66,30 +66,43 @@ def match(library: str, queries: str, thresholds: str | None) -> None:
 
 
 @cases.command("calibrate")
-@click.option("--library", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--library",
+    required=True,
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Case library (JSONL). Repeat together with --queries to pool libraries.",
+)
 @click.option(
     "--queries",
     required=True,
+    multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help='Labelled messages: {"query": ..., "expect": case id or null} per line.',
+    help='Labelled messages: {"query": ..., "expect": case id or null} per line; '
+    "the n-th --queries file belongs to the n-th --library.",
 )
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
 @click.option("--no-perturb", is_flag=True, help="Calibrate on the messages as written only.")
-def calibrate(library: str, queries: str, out: str, no_perturb: bool) -> None:
-    """Compute decision thresholds from labelled messages and write them as JSON."""
+def calibrate(
+    library: tuple[str, ...], queries: tuple[str, ...], out: str, no_perturb: bool
+) -> None:
+    """Fit the answer model and decision thresholds on labelled messages; write them as JSON."""
     from handlers.caselib.calibration import calibrate_files
     from handlers.caselib.jsonl import CaseFileError
 
+    if len(library) != len(queries):
+        raise click.UsageError("give one --queries file per --library")
     try:
-        th = calibrate_files(library, queries, perturbed=not no_perturb)
+        th = calibrate_files(list(library), list(queries), perturbed=not no_perturb)
     except CaseFileError as exc:
         raise click.ClickException(str(exc)) from None
     th.save(out)
-    click.echo(
-        f"wrote {out}: answer>={th.answer_score} margin>={th.answer_margin} "
-        f"suggest>={th.suggest_score}",
-        err=True,
+    ans = (
+        f"answer P>={th.model['answer_prob']}"
+        if th.model
+        else f"answer>={th.answer_score} margin>={th.answer_margin}"
     )
+    click.echo(f"wrote {out}: {ans}, suggest>={th.suggest_score}", err=True)
 
 
 command = cases

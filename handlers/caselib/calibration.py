@@ -1,20 +1,32 @@
-"""Decision thresholds and the calibration that produces them from labelled messages.
+"""Decision model, thresholds, and the calibration that produces them from labelled messages.
 
-The matcher ranks cases by a score in [0, 1] (see :mod:`handlers.caselib.matcher`). Whether the
-top case is *answered*, a few are *suggested*, or nothing is returned is decided by the
-thresholds below. ``calibrate`` picks them from labelled messages (``{"query", "expect"}`` with
-a case id or null) by grid search: the answer threshold/margin pair that answers the most
-messages correctly while keeping wrong answers and answered no-case messages under the target
-rates (with a safety margin), then the lowest suggest threshold that keeps the no-case
-messages mostly quiet while reaching the recall target.
+The matcher ranks cases by a score in [0, 1] (see :mod:`handlers.caselib.matcher`) and computes
+library-relative confidence features of the top case (``matcher.confidence_features``).
+
+Answer: a logistic model over those features and their pairwise products (standardised, L2
+regularised, fitted with Newton's method in numpy) estimates P(top case is the message's case).
+The top case is answered when that probability reaches ``model["answer_prob"]``. Suggest:
+otherwise the top 2-3 cases are suggested when the top score reaches ``suggest_score``.
+
+``calibrate_observations`` fits the model on labelled messages (``{"query", "expect"}``, case id
+or null; positives are messages whose top-ranked case is their case, everything else is a
+negative), then picks ``answer_prob`` as the lowest probability that keeps wrong answers and
+answered no-case messages within the target rates times ``safety``, and the highest
+``suggest_score`` that reaches the answered-or-suggested target.
+
+Without a model (old threshold files, tests) the score/margin rule is used: answer when
+score >= answer_score and top-1 minus top-2 >= answer_margin.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 DEFAULT_THRESHOLDS_PATH = Path(__file__).parent / "data" / "thresholds.json"
 
@@ -26,6 +38,7 @@ class Thresholds:
     suggest_score: float = 0.35
     suggest_floor: float = 0.25
     meta: dict = field(default_factory=dict, compare=False)
+    model: dict | None = field(default=None, compare=False)  # answer model, see above
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"
@@ -38,6 +51,7 @@ class Thresholds:
             suggest_score=float(data["suggest_score"]),
             suggest_floor=float(data.get("suggest_floor", data["suggest_score"])),
             meta=dict(data.get("meta", {})),
+            model=dict(data["model"]) if data.get("model") else None,
         )
 
     @classmethod
@@ -55,6 +69,7 @@ class Observation:
 
     expect: str | None
     ranked: tuple[tuple[str, float], ...]  # best first
+    feats: dict[str, float] | None = None  # confidence features of the top case
 
     @property
     def top(self) -> float:
@@ -68,8 +83,9 @@ class Observation:
         return self.ranked[0][1] - second
 
 
-def decide(ranked: Sequence[tuple[str, float]], th: Thresholds) -> tuple[str, list[str],
-                                                                         list[float]]:
+def decide(
+    ranked: Sequence[tuple[str, float]], th: Thresholds, feats: dict[str, float] | None = None
+) -> tuple[str, list[str], list[float]]:
     """Apply thresholds to a ranked candidate list -> (decision, ids, scores)."""
     top = list(ranked[:3])
     ids = [c for c, _ in top]
@@ -78,7 +94,10 @@ def decide(ranked: Sequence[tuple[str, float]], th: Thresholds) -> tuple[str, li
         return "none", [], []
     s1 = top[0][1]
     s2 = top[1][1] if len(top) > 1 else 0.0
-    if s1 >= th.answer_score and s1 - s2 >= th.answer_margin:
+    if th.model is not None and feats is not None:
+        if answer_probability(th.model, feats) >= th.model["answer_prob"]:
+            return "answer", ids, scores
+    elif s1 >= th.answer_score and s1 - s2 >= th.answer_margin:
         return "answer", ids, scores
     if s1 >= th.suggest_score:
         keep = [i for i, (_, s) in enumerate(top) if i < 2 or s >= th.suggest_floor]
@@ -111,7 +130,7 @@ class Report:
 def evaluate(observations: Iterable[Observation], th: Thresholds) -> Report:
     rep = Report()
     for ob in observations:
-        decision, ids, _ = decide(ob.ranked, th)
+        decision, ids, _ = decide(ob.ranked, th, ob.feats)
         if ob.expect is None:
             rep.n_neg += 1
             rep.neg_answered += decision == "answer"
@@ -134,14 +153,104 @@ def _grid(lo: float, hi: float, step: float) -> list[float]:
     return [round(lo + i * step, 4) for i in range(n + 1)]
 
 
-def calibrate_observations(observations: Sequence[Observation], *,
-                           max_wrong: float = 0.01, max_neg_answered: float = 0.025,
-                           min_reach: float = 0.97, safety: float = 0.5,
-                           meta: dict | None = None) -> Thresholds:
-    """Grid-search thresholds on ranked observations.
+# Features of the answer model (names from ``matcher.confidence_features``). Chosen as the
+# principled subset: score and margin, IDF/general-weight coverage of the message, unexplained
+# in-library (key-term conflict) and out-of-library mass, share of the case's own title/keyword
+# evidence mentioned, keyword evidence, evidence the runner-up lacks, BM25 runner-up ratio and
+# the number of the case's title/keyword facets evidenced.
+MODEL_FEATURES = (
+    "s1",
+    "margin",
+    "cover",
+    "miss_lib",
+    "miss_oov",
+    "case_frac",
+    "kw",
+    "excl_mass",
+    "bm_ratio",
+    "facets",
+)
+MODEL_L2 = 5.0
 
-    ``safety`` scales the error budgets (0.5 = aim at half the allowed rate on the calibration
-    data) so that the shipped thresholds keep some room on unseen wording.
+
+def _expand(x: np.ndarray) -> np.ndarray:
+    """Features plus all pairwise products (including squares): rows x (k + k(k+1)/2)."""
+    k = x.shape[1]
+    prods = [x[:, i : i + 1] * x[:, j : j + 1] for i in range(k) for j in range(i, k)]
+    return np.hstack([x, *prods])
+
+
+def _matrix(feats: Sequence[dict[str, float]], names: Sequence[str]) -> np.ndarray:
+    return _expand(np.array([[f[n] for n in names] for f in feats], dtype=float))
+
+
+def fit_answer_model(
+    feats: Sequence[dict[str, float]],
+    labels: Sequence[int],
+    *,
+    names: Sequence[str] = MODEL_FEATURES,
+    l2: float = MODEL_L2,
+) -> dict:
+    """L2-regularised logistic regression (Newton's method) on expanded, standardised features.
+    Returns a JSON-serialisable model (``answer_prob`` still to be set)."""
+    x = _matrix(feats, names)
+    y = np.asarray(labels, dtype=float)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    reg = np.r_[np.full(z.shape[1] - 1, l2), 0.0]
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        grad = z.T @ (p - y) + reg * w
+        hess = (z.T * (p * (1.0 - p))) @ z + np.diag(reg)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return {
+        "kind": "logistic-pairwise",
+        "features": list(names),
+        "l2": l2,
+        "mean": [round(float(v), 8) for v in mu],
+        "std": [round(float(v), 8) for v in sd],
+        "coef": [round(float(v), 8) for v in w[:-1]],
+        "intercept": round(float(w[-1]), 8),
+        "answer_prob": 1.01,
+    }
+
+
+def answer_probability(model: dict, feats: dict[str, float]) -> float:
+    """P(the top-ranked case is the message's case) under a fitted model."""
+    names = model["features"]
+    x = [feats[n] for n in names]
+    k = len(x)
+    full = x + [x[i] * x[j] for i in range(k) for j in range(i, k)]
+    z = model["intercept"]
+    for v, m, sd, c in zip(full, model["mean"], model["std"], model["coef"], strict=True):
+        z += c * (v - m) / sd
+    if z < -30:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _is_right(ob: Observation) -> bool:
+    return ob.expect is not None and bool(ob.ranked) and ob.ranked[0][0] == ob.expect
+
+
+def calibrate_observations(
+    observations: Sequence[Observation],
+    *,
+    max_wrong: float = 0.01,
+    max_neg_answered: float = 0.025,
+    min_reach: float = 0.97,
+    safety: float = 1.0,
+    meta: dict | None = None,
+) -> Thresholds:
+    """Fit the answer model and pick the decision thresholds on ranked observations.
+
+    ``safety`` scales the error budgets (1.0 = the target rates themselves, measured on the
+    calibration messages *and* their perturbed copies, which already count every hard message
+    several times). Observations without features fall back to a score/margin grid search.
     """
     obs = list(observations)
     pos = [o for o in obs if o.expect is not None]
@@ -149,53 +258,71 @@ def calibrate_observations(observations: Sequence[Observation], *,
     wrong_budget = max_wrong * safety * max(len(pos), 1)
     neg_budget = max_neg_answered * safety * max(len(neg), 1)
 
-    best = None
-    for a in _grid(0.2, 0.95, 0.01):
-        for m in _grid(0.0, 0.4, 0.01):
-            th = Thresholds(a, m, a, a)
-            rep = evaluate(obs, th)
-            if rep.answered_wrong > wrong_budget or rep.neg_answered > neg_budget:
-                continue
-            # Prefer more right answers, then the most conservative (highest) thresholds.
-            key = (rep.answered_right, a + m)
-            if best is None or key > best[0]:
-                best = (key, a, m)
-    if best is None:
-        a, m = 1.01, 1.0  # nothing is safe to answer automatically
+    model = None
+    if obs and all(o.feats is not None for o in obs):
+        usable = [o for o in obs if o.ranked]
+        model = fit_answer_model([o.feats for o in usable], [int(_is_right(o)) for o in usable])
+        probs = [(answer_probability(model, o.feats) if o.ranked else 0.0, o) for o in obs]
+        chosen = 1.01
+        for t in _grid(0.30, 0.99, 0.01):
+            wrong = sum(1 for p, o in probs if p >= t and o.expect is not None and not _is_right(o))
+            nega = sum(1 for p, o in probs if p >= t and o.expect is None)
+            if wrong <= wrong_budget and nega <= neg_budget:
+                chosen = t  # lowest safe threshold answers the most
+                break
+        model["answer_prob"] = chosen
+        a, m = 1.01, 1.0  # the score/margin rule is not used with a model
     else:
-        _, a, m = best
+        best = None
+        for a in _grid(0.2, 0.95, 0.01):
+            for m in _grid(0.0, 0.4, 0.01):
+                rep = evaluate(obs, Thresholds(a, m, a, a))
+                if rep.answered_wrong > wrong_budget or rep.neg_answered > neg_budget:
+                    continue
+                key = (rep.answered_right, a + m)
+                if best is None or key > best[0]:
+                    best = (key, a, m)
+        a, m = (1.01, 1.0) if best is None else best[1:]
+
+    def with_suggest(sug: float, floor: float) -> Thresholds:
+        return Thresholds(a, m, sug, floor, model=model)
+
     # Suggest threshold: the highest value that still reaches the recall target; the floor for
     # the 3rd suggestion is the same search on the 3rd slot.
     chosen_s = 0.0
-    for s in sorted(_grid(0.0, min(a, 0.95), 0.01), reverse=True):
-        rep = evaluate(obs, Thresholds(a, m, s, s))
-        if rep.right_in_reach >= min_reach * len(pos):
-            chosen_s = s
+    for sg in sorted(_grid(0.0, 0.95, 0.01), reverse=True):
+        if evaluate(obs, with_suggest(sg, sg)).right_in_reach >= min_reach * len(pos):
+            chosen_s = sg
             break
     chosen_f = chosen_s
     for f in sorted(_grid(0.0, chosen_s, 0.01), reverse=True):
-        rep = evaluate(obs, Thresholds(a, m, chosen_s, f))
-        if rep.right_in_reach >= min_reach * len(pos):
+        if evaluate(obs, with_suggest(chosen_s, f)).right_in_reach >= min_reach * len(pos):
             chosen_f = f
             break
-    final = Thresholds(a, m, chosen_s, chosen_f, meta=dict(meta or {}))
+    final = Thresholds(a, m, chosen_s, chosen_f, meta=dict(meta or {}), model=model)
     rep = evaluate(obs, final)
     final.meta["calibration_rates"] = {k: round(v, 4) for k, v in rep.rates().items()}
     final.meta["n_messages_with_case"] = rep.n_pos
     final.meta["n_messages_without_case"] = rep.n_neg
+    final.meta["safety"] = safety
     return final
 
 
 def observe(matcher, rows: Iterable[dict]) -> list[Observation]:
-    """Rank each labelled message with ``matcher`` (decision-free)."""
-    return [Observation(r["expect"], tuple(matcher.rank(r["query"], limit=5))) for r in rows]
+    """Rank each labelled message with ``matcher`` (decision-free), with its features."""
+    out = []
+    for r in rows:
+        ranked, feats = matcher.observe(r["query"], limit=5)
+        out.append(Observation(r["expect"], tuple(ranked), feats))
+    return out
 
 
-def calibrate_files(library: str | Path, queries: str | Path, *, perturbed: bool = True,
-                    seed: int = 7) -> Thresholds:
-    """Calibrate on a library + labelled message file, plus perturbed copies of the messages
-    (no punctuation, traditional, homophones, padded with chit-chat; truncated messages are
-    left out because a truncated message often no longer names its case)."""
+def observe_files(
+    library: str | Path, queries: str | Path, *, perturbed: bool = True, seed: int = 7
+) -> list[Observation]:
+    """Observations for a library + labelled message file, plus perturbed copies of the
+    messages (no punctuation, traditional, homophones, padded with chit-chat; truncated
+    messages are left out because a truncated message often no longer names its case)."""
     from handlers.caselib.jsonl import load_cases, read_queries
     from handlers.caselib.matcher import CaseMatcher
     from handlers.caselib.perturb import perturb_rows, variants
@@ -204,14 +331,35 @@ def calibrate_files(library: str | Path, queries: str | Path, *, perturbed: bool
     rows = read_queries(queries, with_expect=True)
     matcher = CaseMatcher(cases, thresholds=Thresholds())
     all_rows = list(rows)
-    used = ["original"]
     if perturbed:
         corpus = [c.title + c.problem for c in cases] + [r["query"] for r in rows]
         for name, fn in variants(corpus).items():
             if name == "short":
                 continue
             all_rows.extend(perturb_rows(rows, fn, seed))
-            used.append(name)
-    meta = {"library": Path(library).name, "queries": Path(queries).name,
-            "variants": used, "n_cases": len(cases)}
-    return calibrate_observations(observe(matcher, all_rows), meta=meta)
+    return observe(matcher, all_rows)
+
+
+def calibrate_files(
+    library: str | Path | Sequence[str | Path],
+    queries: str | Path | Sequence[str | Path],
+    *,
+    perturbed: bool = True,
+    seed: int = 7,
+) -> Thresholds:
+    """Calibrate on one or more (library, labelled messages) pairs, each message ranked against
+    its own library; the features are library-relative, so the pairs can be pooled."""
+    libs = [library] if isinstance(library, str | Path) else list(library)
+    qfiles = [queries] if isinstance(queries, str | Path) else list(queries)
+    if len(libs) != len(qfiles):
+        raise ValueError("give one --queries file per --library")
+    obs: list[Observation] = []
+    for lib, qf in zip(libs, qfiles, strict=True):
+        obs.extend(observe_files(lib, qf, perturbed=perturbed, seed=seed))
+    used = ["original"] + (["no_punct", "traditional", "homophones", "padded"] if perturbed else [])
+    meta = {
+        "library": [Path(x).name for x in libs],
+        "queries": [Path(x).name for x in qfiles],
+        "variants": used,
+    }
+    return calibrate_observations(obs, meta=meta)

@@ -22,6 +22,7 @@ import numpy as np
 
 from handlers.caselib.normalize import char_pinyin, normalize
 from handlers.caselib.synonyms import SynonymRewriter
+from handlers.caselib.wordfreq import general_weight
 
 STOPWORDS_PATH = Path(__file__).parent / "data" / "stopwords.txt"
 BM25_K1 = 1.2
@@ -42,8 +43,9 @@ def load_stopwords(path: str | Path = STOPWORDS_PATH) -> frozenset[str]:
 class Analyzer:
     """Turns raw text into the canonical string and the feature list used for matching."""
 
-    def __init__(self, rewriter: SynonymRewriter | None = None,
-                 stopwords: frozenset[str] | None = None) -> None:
+    def __init__(
+        self, rewriter: SynonymRewriter | None = None, stopwords: frozenset[str] | None = None
+    ) -> None:
         import rjieba  # imported lazily: only the matcher needs it
 
         self._cut = rjieba.cut
@@ -67,6 +69,28 @@ class Analyzer:
         if len(stream) == 1:
             feats.append(stream)
         return feats
+
+    def weighted_features(self, canon_text: str) -> dict[str, float]:
+        """Distinct features of the text, each with its general-Chinese informativeness in
+        [0, 1] (see :mod:`handlers.caselib.wordfreq`): a bigram gets the mean weight of the
+        words its two characters belong to, a long word its own weight."""
+        words = self.content(canon_text)
+        cw: list[float] = []
+        for w in words:
+            cw.extend([general_weight(w)] * len(w))
+        stream = "".join(words)
+        out: dict[str, float] = {}
+        for i in range(len(stream) - 1):
+            t = stream[i : i + 2]
+            g = 0.5 * (cw[i] + cw[i + 1])
+            if g > out.get(t, -1.0):
+                out[t] = g
+        for w in words:
+            if len(w) >= 3:
+                out[w] = max(out.get(w, 0.0), general_weight(w))
+        if len(stream) == 1:
+            out[stream] = cw[0]
+        return out
 
 
 def fold_bigram(bigram: str) -> str | None:
@@ -92,8 +116,9 @@ class IndexedDoc:
 class InvertedIndex:
     """Immutable BM25 inverted index over a list of IndexedDoc (CSR postings in numpy)."""
 
-    def __init__(self, docs: Sequence[IndexedDoc], df_prior: dict[str, int] | None = None,
-                 n_prior: int = 0) -> None:
+    def __init__(
+        self, docs: Sequence[IndexedDoc], df_prior: dict[str, int] | None = None, n_prior: int = 0
+    ) -> None:
         self.docs = list(docs)
         self.ids = [d.id for d in self.docs]
         n = len(self.docs)
@@ -134,8 +159,9 @@ class InvertedIndex:
                 ptk[p] = 1.0 if t in tk else 0.0
         norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(avgdl, 1e-6))
         term_of_posting = np.repeat(np.arange(len(vocab), dtype=np.int32), counts[1:])
-        self.pw = (idf[term_of_posting] * ptf * (BM25_K1 + 1.0)
-                   / (ptf + norm[pdoc])).astype(np.float32)
+        self.pw = (idf[term_of_posting] * ptf * (BM25_K1 + 1.0) / (ptf + norm[pdoc])).astype(
+            np.float32
+        )
         self.off = off
         self.pdoc = pdoc
         self.ptk = ptk
@@ -169,8 +195,14 @@ class InvertedIndex:
         return bm, cov, tk
 
 
-def build_doc(analyzer: Analyzer, case_id: str, title: str, keywords: Sequence[str],
-              problem: str, solution: str) -> IndexedDoc:
+def build_doc(
+    analyzer: Analyzer,
+    case_id: str,
+    title: str,
+    keywords: Sequence[str],
+    problem: str,
+    solution: str,
+) -> IndexedDoc:
     """Analyse one case. Title and keywords count twice; the solution is not indexed
     (it says what staff did, which citizens do not describe)."""
     ctitle = analyzer.canon(title)

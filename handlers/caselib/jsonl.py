@@ -16,8 +16,7 @@ from handlers.caselib.matcher import CaseDoc
 
 CATEGORIES = ("政务类", "非政务类")
 HANDLINGS = ("转办", "协调", "引导", "协办")
-FIELDS = ("id", "title", "category", "handling", "department", "problem", "solution",
-          "keywords")
+FIELDS = ("id", "title", "category", "handling", "department", "problem", "solution", "keywords")
 
 
 class CaseFileError(ValueError):
@@ -48,9 +47,14 @@ def parse_case(obj: object, line: int) -> CaseDoc:
     if not isinstance(kws, list) or not all(isinstance(k, str) and k.strip() for k in kws):
         raise CaseFileError(line, "field 'keywords' must be a list of non-empty strings")
     return CaseDoc(
-        id=obj["id"].strip(), title=obj["title"], problem=obj["problem"],
-        solution=obj["solution"], keywords=tuple(kws), category=obj["category"],
-        handling=obj["handling"], department=obj["department"],
+        id=obj["id"].strip(),
+        title=obj["title"],
+        problem=obj["problem"],
+        solution=obj["solution"],
+        keywords=tuple(kws),
+        category=obj["category"],
+        handling=obj["handling"],
+        department=obj["department"],
     )
 
 
@@ -67,8 +71,7 @@ def read_cases(lines: Iterable[str]) -> list[CaseDoc]:
             raise CaseFileError(lineno, f"invalid JSON: {exc.msg}") from None
         case = parse_case(obj, lineno)
         if case.id in seen:
-            raise CaseFileError(lineno, f"duplicate id {case.id!r} (first on line "
-                                        f"{seen[case.id]})")
+            raise CaseFileError(lineno, f"duplicate id {case.id!r} (first on line {seen[case.id]})")
         seen[case.id] = lineno
         cases.append(case)
     return cases
@@ -81,9 +84,14 @@ def load_cases(path: str | Path) -> list[CaseDoc]:
 
 def case_to_dict(case: CaseDoc) -> dict:
     return {
-        "id": case.id, "title": case.title, "category": case.category,
-        "handling": case.handling, "department": case.department, "problem": case.problem,
-        "solution": case.solution, "keywords": list(case.keywords),
+        "id": case.id,
+        "title": case.title,
+        "category": case.category,
+        "handling": case.handling,
+        "department": case.department,
+        "problem": case.problem,
+        "solution": case.solution,
+        "keywords": list(case.keywords),
     }
 
 

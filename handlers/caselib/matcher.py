@@ -15,8 +15,12 @@ Pipeline for a message
      Coverage is what separates 社保断缴 from 医保断缴: the differing word is a message term the
      wrong case does not explain. Words that appear in no case at all (天气, 作文) count
      against every case, so chit-chat scores low.
-  6. ``calibration.decide`` turns the ranked scores into answer / suggest / none with thresholds
-     calibrated on labelled messages (``data/thresholds.json``).
+  6. ``confidence_features`` describes how well the top case explains the message, relative to
+     the library (IDF x general-Chinese informativeness coverage, key-term conflict, facets of
+     the case evidenced, margin over the runner-up). ``calibration.decide`` answers when the
+     logistic model in ``data/thresholds.json`` gives P(top case is right) >= its answer_prob,
+     suggests 2-3 cases when the top score reaches suggest_score, else none. Model and
+     thresholds come from ``doudi cases calibrate`` (rerunnable on labelled data).
 
 Concurrency (copy-on-write)
   All searchable state is one immutable ``_Snapshot`` (base index, small delta index, set of
@@ -75,6 +79,127 @@ class MatchResult:
     scores: list[float] = field(default_factory=list)
 
 
+class _Query:
+    """One analysed message and its ranked candidates (internal)."""
+
+    __slots__ = ("canon", "gw", "idf", "max_idf", "n", "scored", "snap")
+
+    def __init__(self, canon: str, gw: dict[str, float]) -> None:
+        self.canon = canon
+        self.gw = gw  # feature -> general informativeness in [0, 1]
+        self.idf: dict[str, float | None] = {}  # feature -> library IDF (None: in no case)
+        self.max_idf = 1.0
+        self.n = 1  # cases in the library (IDF base)
+        self.snap: _Snapshot | None = None
+        # (score, doc, keyword evidence, bm25), best first
+        self.scored: list[tuple[float, IndexedDoc, float, float]] = []
+
+    def term_idf(self, term: str) -> float | None:
+        if term in self.idf:
+            return self.idf[term]
+        snap = self.snap
+        if snap is None:
+            return None
+        w = snap.base.term_idf(term)
+        return w if w is not None else snap.delta.term_idf(term)
+
+
+def confidence_features(q: _Query) -> dict[str, float]:
+    """Library-relative evidence that the top case is *the* case of the message.
+
+    Every message term gets an informativeness ``info``: its library IDF (the maximal IDF when
+    no case has it) times its general-Chinese weight, so padding words weigh little whether or
+    not the library knows them. All features are shares of the message's total ``info``, score
+    differences, or masses divided by the maximal IDF, so they mean the same thing in a library
+    of 30 or 100,000 cases.
+    """
+    f = dict.fromkeys(FEATURES, 0.0)
+    if not q.scored:
+        return f
+    s1, d1, kw1, bm1 = q.scored[0]
+    s2, d2, _, bm2 = q.scored[1] if len(q.scored) > 1 else (0.0, None, 0.0, 0.0)
+    t1, h1 = d1.tf, d1.tk_terms
+    t2 = d2.tf if d2 is not None else {}
+    mx = q.max_idf
+    # IDF of a term found in two cases: anything above it is unique to one case.
+    idf2 = float(np.log(1.0 + (q.n - 1.5) / 2.5)) + 1e-6
+    total = hit = head = miss_lib = miss_oov = excl = other = uniq = 0.0
+    for t, g in q.gw.items():
+        idf = q.idf.get(t)
+        info = (mx if idf is None else idf) * g
+        total += info
+        if t in t1:
+            hit += info
+            if idf is not None and idf > idf2:
+                uniq += info
+            if t in h1:
+                head += info
+            if t not in t2:
+                excl += info
+        elif idf is None:
+            miss_oov += info
+        else:
+            miss_lib += info
+            if t in t2:
+                other += info
+    tot = total or 1.0
+    # How much of the top case's own title/keyword evidence the message mentions.
+    case_head = case_hit = 0.0
+    for t in h1:
+        idf = q.term_idf(t) or 0.0
+        if t in q.gw:
+            case_hit += idf
+        case_head += idf
+    # Facets: the title and each keyword are separate descriptions of the case; a message that
+    # is about this case usually evidences several of them, a same-topic near-miss one.
+    facets = 0.0
+    for text in (d1.title, *d1.keywords):
+        grams = {text[i : i + 2] for i in range(len(text) - 1)}
+        if grams:
+            frac = sum(1 for g in grams if g in q.gw) / len(grams)
+            if frac >= 0.5:
+                facets += 1.0
+    f.update(
+        facets=facets,
+        s1=s1,
+        margin=s1 - s2,
+        kw=kw1,
+        cover=hit / tot,
+        head=head / tot,
+        miss_lib=miss_lib / tot,
+        miss_oov=miss_oov / tot,
+        excl=excl / tot,
+        other=other / tot,
+        hit_mass=hit / mx,
+        excl_mass=excl / mx,
+        case_hit=case_hit / mx,
+        bm_ratio=(bm2 / bm1) if bm1 > 0 else 1.0,
+        case_frac=case_hit / case_head if case_head > 0 else 0.0,
+        miss_mass=(miss_lib + miss_oov) / mx,
+        uniq_mass=uniq / mx,
+    )
+    return f
+
+
+FEATURES = (
+    "s1",
+    "margin",
+    "kw",
+    "cover",
+    "head",
+    "miss_lib",
+    "miss_oov",
+    "excl",
+    "other",
+    "hit_mass",
+    "excl_mass",
+    "case_hit",
+    "bm_ratio",
+    "case_frac",
+    "miss_mass",
+    "uniq_mass",
+    "facets",
+)
 
 
 def _build_foldmap(indexes: Iterable[InvertedIndex], extra: Iterable[str] = ()):
@@ -104,9 +229,15 @@ class _Snapshot:
 
     __slots__ = ("base", "dead", "delta", "delta_fold", "fold", "live_ids")
 
-    def __init__(self, base: InvertedIndex, delta: InvertedIndex, dead: frozenset[int],
-                 fold: dict[str, str], delta_fold: dict[str, str],
-                 live_ids: frozenset[str]) -> None:
+    def __init__(
+        self,
+        base: InvertedIndex,
+        delta: InvertedIndex,
+        dead: frozenset[int],
+        fold: dict[str, str],
+        delta_fold: dict[str, str],
+        live_ids: frozenset[str],
+    ) -> None:
         self.base = base
         self.delta = delta
         self.dead = dead
@@ -124,9 +255,15 @@ class _Snapshot:
 class CaseMatcher:
     """Search engine over the solved-case library. See the module docstring."""
 
-    def __init__(self, cases: Iterable[CaseDoc] = (), thresholds: Thresholds | None = None,
-                 *, analyzer: Analyzer | None = None, merge_at: int = 256,
-                 background_merge: bool = True) -> None:
+    def __init__(
+        self,
+        cases: Iterable[CaseDoc] = (),
+        thresholds: Thresholds | None = None,
+        *,
+        analyzer: Analyzer | None = None,
+        merge_at: int = 256,
+        background_merge: bool = True,
+    ) -> None:
         self.thresholds = thresholds if thresholds is not None else Thresholds.load()
         self.analyzer = analyzer if analyzer is not None else Analyzer()
         self._merge_at = merge_at
@@ -142,15 +279,22 @@ class CaseMatcher:
         self._base_slot = {d.id: i for i, d in enumerate(base.docs)}
         self._syn_terms = self.analyzer.rewriter.terms()
         empty = InvertedIndex([])
-        self._snap = _Snapshot(base, empty, frozenset(), _build_foldmap([base], self._syn_terms),
-                               {}, frozenset(self._live))
+        self._snap = _Snapshot(
+            base,
+            empty,
+            frozenset(),
+            _build_foldmap([base], self._syn_terms),
+            {},
+            frozenset(self._live),
+        )
 
     # ----------------------------------------------------------------- library edits
     def _analyse(self, case: CaseDoc) -> IndexedDoc:
         if not case.id:
             raise ValueError("case id must not be empty")
-        return build_doc(self.analyzer, case.id, case.title, case.keywords, case.problem,
-                         case.solution)
+        return build_doc(
+            self.analyzer, case.id, case.title, case.keywords, case.problem, case.solution
+        )
 
     def upsert(self, case: CaseDoc) -> None:
         """Add or replace a case; it is searchable when this returns."""
@@ -175,8 +319,9 @@ class CaseMatcher:
         dead = frozenset(self._base_slot[c] for c in changed if c in self._base_slot)
         delta_docs = [self._live[c] for c in sorted(changed) if c in self._live]
         delta = InvertedIndex(delta_docs, df_prior=base.df, n_prior=len(base))
-        self._snap = _Snapshot(base, delta, dead, snap.fold, _build_foldmap([delta]),
-                               frozenset(self._live))
+        self._snap = _Snapshot(
+            base, delta, dead, snap.fold, _build_foldmap([delta]), frozenset(self._live)
+        )
         if len(delta_docs) + len(dead) >= self._merge_at and not self._merging:
             self._merging = True
             if self._background:
@@ -200,13 +345,18 @@ class CaseMatcher:
             # Edits made while we were building stay in the delta.
             self._changed_since_merge -= started
             self._changed_since_merge |= {
-                c for c in started if self._live.get(c) is not None
-                and c in self._base_slot and base.docs[self._base_slot[c]] is not self._live[c]
+                c
+                for c in started
+                if self._live.get(c) is not None
+                and c in self._base_slot
+                and base.docs[self._base_slot[c]] is not self._live[c]
             }
-            self._changed_since_merge |= {c for c in started if c not in self._live
-                                          and c in self._base_slot}
-            self._snap = _Snapshot(base, self._snap.delta, frozenset(), fold, {},
-                                   frozenset(self._live))
+            self._changed_since_merge |= {
+                c for c in started if c not in self._live and c in self._base_slot
+            }
+            self._snap = _Snapshot(
+                base, self._snap.delta, frozenset(), fold, {}, frozenset(self._live)
+            )
             self._merging = False
             self._publish_locked()
 
@@ -237,28 +387,34 @@ class CaseMatcher:
 
     def prepare(self, query: str) -> tuple[str, list[str]]:
         """Canonical message text and its distinct features (exposed for diagnostics)."""
+        canon, gw = self._prepare(self._snap, query)
+        return canon, list(gw)
+
+    def _prepare(self, snap: _Snapshot, query: str) -> tuple[str, dict[str, float]]:
         from handlers.caselib.normalize import normalize
 
-        snap = self._snap
         text = self._repair(snap, normalize(query))
         canon = self.analyzer.rewriter.rewrite(text)
-        feats = list(dict.fromkeys(self.analyzer.features(canon)))
-        return canon, feats
+        return canon, self.analyzer.weighted_features(canon)
 
-    def rank(self, query: str, limit: int = 10) -> list[tuple[str, float]]:
-        """Cases ranked by score in [0, 1], best first (no decision applied)."""
+    def _candidates(self, query: str) -> _Query:
+        """Rank the library for ``query``; keeps what the confidence features need."""
         snap = self._snap
-        canon, feats = self.prepare(query)
-        if not feats:
-            return []
+        canon, gw = self._prepare(snap, query)
+        q = _Query(canon, gw)
+        if not gw:
+            return q
         base, delta = snap.base, snap.delta
         n_all = max(base.n_total, delta.n_total, 1)
-        max_idf = float(np.log(1.0 + (n_all + 0.5) / 1.5))
+        q.n = n_all
+        q.snap = snap
+        q.max_idf = max_idf = float(np.log(1.0 + (n_all + 0.5) / 1.5))
         weighted: list[tuple[str, float]] = []
-        for t in feats:
+        for t in gw:
             w = base.term_idf(t)
             if w is None:
                 w = delta.term_idf(t)
+            q.idf[t] = w
             if w is None:
                 w = OOV_WEIGHT * max_idf
             weighted.append((t, w**IDF_POWER))
@@ -276,16 +432,29 @@ class CaseMatcher:
             for i in top:
                 if bm[i] <= 0:
                     continue
-                pool.append((float(bm[i]), float(cov[i]) / total, float(tk[i]) / total,
-                             idx.docs[i]))
+                pool.append(
+                    (float(bm[i]), float(cov[i]) / total, float(tk[i]) / total, idx.docs[i])
+                )
         pool.sort(key=lambda p: -p[0])
-        scored: list[tuple[str, float]] = []
-        for _, cover, head, doc in pool[:CANDIDATES]:
+        scored: list[tuple[float, IndexedDoc, float, float]] = []
+        for bm25, cover, head, doc in pool[:CANDIDATES]:
             kw = self._keyword_evidence(canon, doc)
             s = W_COVER * min(cover, 1.0) + W_HEAD * min(head, 1.0) + W_KEYWORD * kw
-            scored.append((doc.id, s))
-        scored.sort(key=lambda x: -x[1])
-        return scored[:limit]
+            scored.append((s, doc, kw, bm25))
+        scored.sort(key=lambda x: -x[0])
+        q.scored = scored
+        return q
+
+    def rank(self, query: str, limit: int = 10) -> list[tuple[str, float]]:
+        """Cases ranked by score in [0, 1], best first (no decision applied)."""
+        return [(doc.id, s) for s, doc, _, _ in self._candidates(query).scored[:limit]]
+
+    def observe(
+        self, query: str, limit: int = 5
+    ) -> tuple[list[tuple[str, float]], dict[str, float]]:
+        """Ranked cases and the confidence features of the top case (calibration input)."""
+        q = self._candidates(query)
+        return ([(doc.id, s) for s, doc, _, _ in q.scored[:limit]], confidence_features(q))
 
     @staticmethod
     def _keyword_evidence(canon: str, doc: IndexedDoc) -> float:
@@ -304,6 +473,8 @@ class CaseMatcher:
         return min(hits / 2.0, 1.0)
 
     def search(self, query: str) -> MatchResult:
-        ranked = self.rank(query, limit=3)
-        decision, ids, scores = decide(ranked, self.thresholds)
+        q = self._candidates(query)
+        ranked = [(doc.id, s) for s, doc, _, _ in q.scored[:3]]
+        feats = confidence_features(q) if self.thresholds.model is not None and ranked else None
+        decision, ids, scores = decide(ranked, self.thresholds, feats)
         return MatchResult(decision, ids, scores)

@@ -15,10 +15,18 @@ from collections.abc import Callable, Iterable
 from handlers.caselib.normalize import char_pinyin, is_han
 
 _PUNCT = re.compile(r"[\s，。！？、；：,.!?;:\"'“”‘’（）()…—\-]+")
-_OPENERS = ["喂你好，我想问一下，", "您好您好，打扰了，我是个老人家不太会打字，",
-            "那个那个，就是说，", "同志你好，我家里的事情想咨询一下，"]
-_CLOSERS = ["，麻烦你们帮帮忙，谢谢了", "，我都跑了好几趟了，实在没办法才来问的，辛苦了",
-            "，你们看看这个怎么弄，急死了", "，好的好的，等你们回复"]
+_OPENERS = [
+    "喂你好，我想问一下，",
+    "您好您好，打扰了，我是个老人家不太会打字，",
+    "那个那个，就是说，",
+    "同志你好，我家里的事情想咨询一下，",
+]
+_CLOSERS = [
+    "，麻烦你们帮帮忙，谢谢了",
+    "，我都跑了好几趟了，实在没办法才来问的，辛苦了",
+    "，你们看看这个怎么弄，急死了",
+    "，好的好的，等你们回复",
+]
 _s2t = None
 
 
@@ -77,7 +85,8 @@ def variants(corpus: Iterable[str]) -> dict[str, Callable[[str, random.Random], 
     }
 
 
-def perturb_rows(rows: list[dict], fn: Callable[[str, random.Random], str],
-                 seed: int = 7) -> list[dict]:
+def perturb_rows(
+    rows: list[dict], fn: Callable[[str, random.Random], str], seed: int = 7
+) -> list[dict]:
     rng = random.Random(seed)
     return [{**r, "query": fn(r["query"], rng)} for r in rows]
