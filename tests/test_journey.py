@@ -153,3 +153,55 @@ async def test_idle_intake_gets_one_reminder(wechat, client, fake_wechat) -> Non
     assert len(fake_wechat.texts_to(citizen.openid)) == 1
     assert await timers.fire_due(turns, later) == 0  # fired once
     assert len(fake_wechat.texts_to(citizen.openid)) == 1
+
+
+async def test_images_and_voice_during_intake_are_attached(wechat, client) -> None:
+    from bot.simulator import message_xml
+
+    citizen = Citizen(wechat)
+    await citizen.say(PROBLEM)
+    citizen.clock += 20
+    await wechat.say(
+        message_xml(
+            citizen.openid,
+            "image",
+            PicUrl="http://x.invalid/p.jpg",
+            MediaId="img-1",
+            CreateTime=citizen.clock,
+        )
+    )
+    citizen.clock += 20
+    await wechat.say(
+        message_xml(
+            citizen.openid,
+            "voice",
+            MediaId="voice-1",
+            Format="amr",
+            Recognition=ANSWERS[0],
+            CreateTime=citizen.clock,
+        )
+    )
+    for answer in ANSWERS[1:]:
+        await citizen.say(answer)
+    await citizen.say("确认")
+    [ticket] = await all_rows(client, Ticket, Ticket.openid == citizen.openid)
+    media = {a["media_id"] for a in ticket.attachments}
+    assert {"img-1", "voice-1"} <= media
+    assert ticket.fields["visited"] == ANSWERS[0]  # the voice answered the question too
+
+
+async def test_timers_survive_a_restart_and_a_day_old_intake_becomes_a_draft(settings) -> None:
+    async with TestClient(TestServer(build_app(settings))) as client:
+        citizen = Citizen(WeChat(client, WeChatSide(TOKEN, AES_KEY, APPID)))
+        citizen.clock = int(utcnow().timestamp()) - 60
+        await citizen.say(PROBLEM)
+        openid = citizen.openid
+    # A new server process: the timers are in the database, not in memory.
+    async with TestClient(TestServer(build_app(settings))) as client:
+        turns = client.server.app[TURNS_KEY]
+        assert await timers.fire_due(turns, utcnow() + timedelta(hours=25)) >= 1
+        citizen = Citizen(WeChat(client, WeChatSide(TOKEN, AES_KEY, APPID)), openid)
+        citizen.clock = int(utcnow().timestamp())
+        reply = await citizen.say("你好")
+        assert "继续" in reply and "重新" in reply
+        assert "部门或窗口" in await citizen.say("1")  # continue where it stopped
