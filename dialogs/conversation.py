@@ -436,7 +436,7 @@ class _Engine:
         burst = False
         if intake is not None and intake["attachments"]:
             last_at = datetime.fromisoformat(intake["attachments"][-1]["at"])
-            burst = self.at - last_at <= self.config.burst_window
+            burst = self.at - last_at < self.config.burst_window
         self._attach(att)
         if intake is None:
             self.say(m.ATTACHED_OUTSIDE)
@@ -616,8 +616,9 @@ class _Engine:
     def _within_burst(self, iso: str | None) -> bool:
         if not iso:
             return False
+        # Strictly less: WeChat's CreateTime has whole seconds, so "2 s apart" may be nearly 3.
         delta = self.at - datetime.fromisoformat(iso)
-        return delta <= self.config.burst_window
+        return delta < self.config.burst_window
 
     def intake_text(self, text: str) -> None:
         intake = self.intake

@@ -244,6 +244,17 @@ def test_burst_is_merged_into_the_field_it_continues():
     assert chat.current == "centre"
 
 
+def test_two_seconds_apart_is_an_answer_not_a_burst():
+    # WeChat's CreateTime has whole seconds: a 2 s difference may be almost 3 s of real time,
+    # which is enough to read the next question and answer it.
+    chat = Chat()
+    chat.send("1")
+    chat.send("我想给我妈办残疾证，社区让去医院鉴定")
+    chat.send("去过社区和医院", gap=2)
+    assert chat.values["visited"] == "去过社区和医院"
+    assert chat.current == "reason"
+
+
 def test_burst_does_not_swallow_a_late_answer():
     chat = Chat()
     chat.send("1")
