@@ -12,9 +12,9 @@ def main() -> None:
 
 def _register() -> None:
     # Each feature owns its commands in a module of its own; the root only lists them.
-    from bot.cli import chat, db, serve
+    from bot.cli import chat, db, serve, staff
 
-    for module in (serve, chat, db):
+    for module in (serve, chat, db, staff):
         main.add_command(module.command)
 
 
