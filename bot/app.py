@@ -8,6 +8,7 @@ import logging
 
 from aiohttp import web
 
+from bot import api
 from bot.config import Settings
 from bot.outbound import WeChatOutbound
 from bot.protocol import MAX_BODY_BYTES, WeChatProtocol
@@ -16,6 +17,8 @@ from handlers import conversation, events
 from handlers.dispatcher import Dispatcher
 from handlers.effects import EffectRegistry
 from handlers.services import Outbound, Services
+from handlers.staff import jobs as staff_jobs
+from handlers.staff.runtime import StaffRuntime, attach
 from handlers.turns import TurnService
 from storage.columns import utcnow
 from storage.db import Database
@@ -42,6 +45,7 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
         dialog_config=None,
         ticket_key=settings.ticket_key,
     )
+    attach(services, StaffRuntime.from_settings(settings))
     dispatcher = Dispatcher(events.router, conversation.router)
     turns = TurnService(services, dispatcher)
     protocol = WeChatProtocol(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
@@ -53,6 +57,7 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
     app.router.add_get("/wechat", webhook.get)
     app.router.add_post("/wechat", webhook.post)
     app.router.add_get("/healthz", healthz)
+    api.setup(app, services)
     app.cleanup_ctx.append(_maintenance)
 
     async def close(_app: web.Application) -> None:
@@ -71,7 +76,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def _maintenance(app: web.Application):  # type: ignore[no-untyped-def]
-    """Periodic housekeeping: forget delivery records past their expiry."""
+    """Periodic housekeeping: expired delivery records and staff sessions, closing resolved
+    tickets nobody rated, notifications left queued."""
 
     async def loop() -> None:
         while True:
@@ -81,6 +87,10 @@ async def _maintenance(app: web.Application):  # type: ignore[no-untyped-def]
                     await deliveries.purge_expired(session, utcnow())
             except Exception:
                 log.exception("maintenance failed; will try again")
+            try:
+                await staff_jobs.run_periodic(app[SERVICES_KEY])
+            except Exception:
+                log.exception("staff maintenance failed; will try again")
 
     task = asyncio.create_task(loop())
     yield

@@ -38,7 +38,7 @@ def _password() -> str:
     if sys.stdin.isatty():
         password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
     else:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise click.ClickException("请从标准输入提供密码")
     return password
