@@ -8,6 +8,7 @@ import logging
 
 from aiohttp import web
 
+from bot import api
 from bot.config import Settings
 from bot.outbound import WeChatOutbound
 from bot.protocol import MAX_BODY_BYTES, WeChatProtocol
@@ -19,6 +20,10 @@ from handlers.caselib.library import CaseLibrary
 from handlers.dispatcher import Dispatcher
 from handlers.effects import EffectRegistry
 from handlers.services import Outbound, Services
+from handlers.staff import jobs as staff_jobs
+from handlers.staff.notify import on_ticket_filed
+from handlers.staff.runtime import StaffRuntime, attach
+from handlers.staff.workdays import deadlines_now
 from handlers.tickets import filing, lookup
 from handlers.turns import TurnService
 from storage.columns import utcnow
@@ -50,7 +55,10 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
         effects=build_effects(),
         dialog_config=DialogConfig(),
         ticket_key=settings.ticket_key,
+        deadlines=deadlines_now,
+        on_ticket_filed=on_ticket_filed,
     )
+    attach(services, StaffRuntime.from_settings(settings))
     dispatcher = Dispatcher(events.router, timers.router, conversation.router)
     turns = TurnService(services, dispatcher)
     protocol = WeChatProtocol(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
@@ -65,6 +73,7 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
     app.router.add_post("/wechat", webhook.post)
     app.router.add_get("/healthz", healthz)
     app.on_startup.append(_load_library)
+    api.setup(app, services)
     app.cleanup_ctx.append(_maintenance)
     app.cleanup_ctx.append(_timer_loop)
 
@@ -101,7 +110,8 @@ async def _timer_loop(app: web.Application):  # type: ignore[no-untyped-def]
 
 
 async def _maintenance(app: web.Application):  # type: ignore[no-untyped-def]
-    """Periodic housekeeping: forget delivery records past their expiry."""
+    """Periodic housekeeping: expired delivery records and staff sessions, closing resolved
+    tickets nobody rated, notifications left queued."""
 
     async def loop() -> None:
         while True:
@@ -111,6 +121,10 @@ async def _maintenance(app: web.Application):  # type: ignore[no-untyped-def]
                     await deliveries.purge_expired(session, utcnow())
             except Exception:
                 log.exception("maintenance failed; will try again")
+            try:
+                await staff_jobs.run_periodic(app[SERVICES_KEY])
+            except Exception:
+                log.exception("staff maintenance failed; will try again")
 
     task = asyncio.create_task(loop())
     yield

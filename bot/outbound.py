@@ -85,6 +85,14 @@ class WeChatOutbound:
     async def send_text(self, openid: str, text: str) -> Delivery:
         return await self._call(lambda client: client.message.send_text(openid, text))
 
+    async def send_template(
+        self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None
+    ) -> Delivery:
+        """A template message (reaches a citizen outside the 48 hours); same retry rules."""
+        return await self._call(
+            lambda client: client.message.send_template(openid, template_id, data, url=url)
+        )
+
     async def _call(self, call: Callable[[WeChatClient], T]) -> Delivery:
         if not self.configured:
             log.warning("outbound message not sent: DOUDI_WECHAT_APPID/SECRET not configured")

@@ -28,9 +28,11 @@ class Services:
     effects: EffectRegistry
     dialog_config: Any  # dialogs.config.DialogConfig
     ticket_key: str = ""
-    # now -> (accept due, resolve due); None leaves tickets without deadlines.
-    deadlines: Callable[[datetime], tuple[datetime, datetime]] | None = None
+    # (session, filed at) -> (accept due, resolve due); None leaves tickets without deadlines.
+    deadlines: Callable[[Any, datetime], Awaitable[tuple[datetime, datetime]]] | None = None
     # Called after a ticket's transaction commits (staff notifications).
     on_ticket_filed: Callable[[Services, Any], Awaitable[None]] | None = None
     # Case-library search (handlers.caselib.library.CaseLibrary); None: no library loaded.
     library: Any = None
+    # What the staff window needs beyond this (handlers.staff.runtime.StaffRuntime).
+    staff: Any = None

@@ -202,3 +202,102 @@ class Case(Base):
     rejected_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffAccount(Base):
+    """A member of staff at the window: clerk (one centre), supervisor (all) or admin."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # clerk | supervisor | admin
+    centre: Mapped[str] = mapped_column(String(16), default="")  # code, see handlers/centres.py
+    password_hash: Mapped[str] = mapped_column(String(255))
+    wework_userid: Mapped[str] = mapped_column(String(64), default="")  # for 企业微信 messages
+    disabled: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffSession(Base):
+    """An API bearer token or a console cookie session. Only the token's SHA-256 is kept."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # api | console
+    account_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64), default="")  # console sessions only
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class StaffLoginAttempt(Base):
+    """Every login attempt, for the per-address limit and the audit trail."""
+
+    __tablename__ = "staff_login_attempts"
+    __table_args__ = (
+        Index("ix_staff_login_attempts_address", "address", "at"),
+        Index("ix_staff_login_attempts_username", "username", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    success: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffAudit(Base):
+    """Who read what: reading a ticket's personal data, account changes, configuration."""
+
+    __tablename__ = "staff_audit"
+    __table_args__ = (Index("ix_staff_audit_ticket", "ticket_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))  # view_ticket, create_account, ...
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class TicketNotification(Base):
+    """An outbox row per notification about a ticket, to the citizen or to the centre's staff.
+
+    Queued in the action's transaction, sent after commit; the row keeps how it went
+    (sent by customer-service or template message, or pending for the console to show).
+    """
+
+    __tablename__ = "ticket_notifications"
+    __table_args__ = (Index("ix_ticket_notifications_status", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    audience: Mapped[str] = mapped_column(String(8))  # citizen | staff
+    recipient: Mapped[str] = mapped_column(String(64))  # openid, or centre code for staff
+    kind: Mapped[str] = mapped_column(String(16))  # reply, accepted, resolved, transfer, filed...
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        String(16), default="queued"
+    )  # queued|sending|sent|pending|skipped
+    channel: Mapped[str] = mapped_column(String(16), default="")  # custom | template | wework
+    error_code: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class StaffSetting(Base):
+    """Configuration an admin changes at run time (deadlines, stuck reasons), by key."""
+
+    __tablename__ = "staff_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

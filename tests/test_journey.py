@@ -34,6 +34,8 @@ async def test_full_intake_files_a_ticket(wechat, client) -> None:
     assert ticket.centre == "鼓楼区" and ticket.phone == "13912345678"
     assert ticket.fields["request"] == PROBLEM
     assert ticket.consent_at is not None and not ticket.incomplete
+    # Working-day deadlines from the staff window's calendar, accept before resolve.
+    assert ticket.created_at < ticket.accept_due_at < ticket.resolve_due_at
     # The transcript staff will read: every message of the intake, both ways.
     transcript = await all_rows(client, Message, Message.conversation_id == ticket.conversation_id)
     said = [m.text for m in transcript if m.direction == "in"]

@@ -12,9 +12,9 @@ def main() -> None:
 
 def _register() -> None:
     # Each feature owns its commands in a module of its own; the root only lists them.
-    from bot.cli import cases, chat, db, serve
+    from bot.cli import cases, chat, db, serve, staff
 
-    for module in (serve, chat, db, cases):
+    for module in (serve, chat, db, cases, staff):
         main.add_command(module.command)
 
 

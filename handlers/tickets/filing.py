@@ -52,7 +52,7 @@ async def file_ticket(ctx: TurnContext, effect: FileTicket) -> dict[str, Any]:
     )
     deadlines = ctx.services.deadlines
     if deadlines is not None:
-        new.accept_due_at, new.resolve_due_at = deadlines(ctx.now)
+        new.accept_due_at, new.resolve_due_at = await deadlines(ctx.session, ctx.now)
     ticket = await tickets.file(ctx.session, ctx.services.db.backend, new, number_for, ctx.now)
     # The transcript up to here belongs to this ticket; the next message starts afresh.
     await citizens.close_conversation(ctx.session, ctx.citizen, ctx.now)
