@@ -128,14 +128,19 @@ class WeChatOutbound:
             row = await tokens.get(session, self.appid)
         if row and row.token != stale and row.expires_at - now > REFRESH_MARGIN:
             return row.token
-        async with self.db.transaction(lock_key=f"wechat-token:{self.appid}") as session:
-            row = await tokens.get(session, self.appid)  # another worker may have fetched it
+        async with self.db.mutex(f"wechat-token:{self.appid}"):
+            async with self.db.sessions() as session:
+                row = await tokens.get(session, self.appid)  # another worker may have fetched it
             now = utcnow()
             if row and row.token != stale and row.expires_at - now > REFRESH_MARGIN:
                 return row.token
+            # The HTTP call runs outside any write transaction, so nothing else waits on it.
             result = await asyncio.to_thread(self.client.fetch_access_token)
             token = str(result["access_token"])
             expires_in = int(result.get("expires_in", 7200))
-            await tokens.save(session, self.appid, token, now + timedelta(seconds=expires_in), now)
+            async with self.db.transaction() as session:
+                await tokens.save(
+                    session, self.appid, token, now + timedelta(seconds=expires_in), now
+                )
             log.info("fetched a new WeChat access token (expires in %d s)", expires_in)
             return token

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +26,10 @@ class Database:
                 if lock_key is not None:
                     await self.backend.lock(session, lock_key)
                 yield session
+
+    def mutex(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Held across workers while doing slow work (e.g. HTTP); not a write transaction."""
+        return self.backend.mutex(self.engine, key)
 
     async def ping(self) -> bool:
         try:

@@ -11,8 +11,11 @@ from storage.repositories import tokens
 
 
 async def test_two_workers_fetch_the_token_once(settings, fake_wechat) -> None:
-    # Two Database objects and two clients: as two worker processes would have.
-    db_a, db_b = Database(settings.database_url), Database(settings.database_url)
+    # On PostgreSQL two Database objects and two clients, as two worker processes would
+    # have; SQLite serves with one worker, so there the callers share one Database.
+    db_a = Database(settings.database_url)
+    many_workers = db_a.backend.supports_many_workers
+    db_b = Database(settings.database_url) if many_workers else db_a
     a, b = WeChatOutbound(settings, db_a), WeChatOutbound(settings, db_b)
     try:
         results = await asyncio.gather(
@@ -26,7 +29,8 @@ async def test_two_workers_fetch_the_token_once(settings, fake_wechat) -> None:
         assert row is not None and row.token in fake_wechat.valid_tokens
     finally:
         await db_a.dispose()
-        await db_b.dispose()
+        if many_workers:
+            await db_b.dispose()
 
 
 async def test_expired_token_is_refreshed_once_and_retried(settings, fake_wechat) -> None:

@@ -24,6 +24,10 @@ class Backend(Protocol):
     async def lock(self, session: AsyncSession, key: str) -> None:
         """Taken inside the transaction, released at its end (the cross-process part)."""
 
+    def mutex(self, engine: AsyncEngine, key: str) -> AbstractAsyncContextManager[None]:
+        """A lock across workers that is not a write transaction: for slow work such as HTTP."""
+        ...
+
     def insert(self, table: Any) -> Insert:
         """The dialect's INSERT, with on_conflict_do_nothing/do_update (same API on both)."""
         ...

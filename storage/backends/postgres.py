@@ -26,6 +26,24 @@ class PostgresBackend:
     async def serialise(self, key: str | None) -> AsyncIterator[None]:
         yield  # nothing in-process: the advisory lock below serialises across processes
 
+    @asynccontextmanager
+    async def mutex(self, engine: AsyncEngine, key: str) -> AsyncIterator[None]:
+        # A session-level advisory lock on a connection of its own, outside any transaction
+        # that writes; unlocked before the connection goes back to the pool.
+        async with engine.connect() as connection:
+            params = {"key": key}
+            await connection.execute(
+                text("SELECT pg_advisory_lock(hashtextextended(:key, 0))"), params
+            )
+            await connection.commit()
+            try:
+                yield
+            finally:
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))"), params
+                )
+                await connection.commit()
+
     async def lock(self, session: AsyncSession, key: str) -> None:
         # Transaction-scoped: released by commit or rollback, and by the server on a crash.
         await session.execute(

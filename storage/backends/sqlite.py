@@ -24,6 +24,7 @@ class SQLiteBackend:
         # SQLite has a single writer anyway; one in-process lock keeps writers from
         # colliding on SQLITE_BUSY and serialises each citizen's turns as a side effect.
         self._write_lock = asyncio.Lock()
+        self._mutexes: dict[str, asyncio.Lock] = {}
 
     def create_engine(self, url: str) -> AsyncEngine:
         database = make_url(url).database
@@ -53,6 +54,12 @@ class SQLiteBackend:
     @asynccontextmanager
     async def serialise(self, key: str | None) -> AsyncIterator[None]:
         async with self._write_lock:
+            yield
+
+    @asynccontextmanager
+    async def mutex(self, engine: AsyncEngine, key: str) -> AsyncIterator[None]:
+        # One worker on SQLite, so an in-process lock is a lock across workers.
+        async with self._mutexes.setdefault(key, asyncio.Lock()):
             yield
 
     async def lock(self, session: AsyncSession, key: str) -> None:
