@@ -8,7 +8,7 @@ import logging
 
 from aiohttp import web
 
-from bot import api
+from bot import api, console
 from bot.config import Settings
 from bot.outbound import WeChatOutbound
 from bot.protocol import MAX_BODY_BYTES, WeChatProtocol
@@ -74,6 +74,7 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
     app.router.add_get("/healthz", healthz)
     app.on_startup.append(_load_library)
     api.setup(app, services)
+    console.setup(app, services)
     app.cleanup_ctx.append(_maintenance)
     app.cleanup_ctx.append(_timer_loop)
 
