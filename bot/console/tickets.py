@@ -22,6 +22,7 @@ from handlers import centres
 from handlers.caselib import drafts
 from handlers.staff import lifecycle, notify, queue, watch
 from handlers.staff.access import works_tickets
+from handlers.staff.barometer import MODE_LABELS
 from handlers.staff.config import CLASSIFICATIONS, load_config
 from handlers.staff.errors import Invalid, StaffError
 from handlers.staff.lifecycle import ACTION_LABELS, ALLOWED_FROM, SUPERVISOR_ONLY
@@ -82,6 +83,8 @@ def _value(value: Any) -> str:
 
 
 def event_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
+    if data.get("handling_modes"):
+        data = {**data, "handling_modes": [MODE_LABELS.get(m, m) for m in data["handling_modes"]]}
     return [
         (label, _value(data[key]))
         for key, label in DATA_LABELS.items()

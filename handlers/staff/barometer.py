@@ -37,6 +37,10 @@ def _share(part: int, whole: int) -> str:
     return f"{part / whole:.0%}" if whole else "—"
 
 
+def _or_dash(value: Any) -> Any:
+    return "—" if value is None else value
+
+
 def _breakdown(key: str, title: str, label: str, counts: dict[str, int], names=None) -> Table:
     names = names or {}
     rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -71,7 +75,7 @@ async def barometer(
                 result["resolved_within_limit"],
                 _share(result["resolved_within_limit"], resolved),
             ],
-            ["平均办结用时（工作日）", result["average_working_days_to_resolve"] or "—", ""],
+            ["平均办结用时（工作日）", _or_dash(result["average_working_days_to_resolve"]), ""],
             ["重办", result["reopened"], _share(result["reopened"], resolved)],
             [
                 "涉及市场准入壁垒",
@@ -84,7 +88,7 @@ async def barometer(
                 _share(helpful, helpful + received),
             ],
             ["评价次数", satisfaction["ratings"], ""],
-            ["平均满意度（1–5）", satisfaction["average_score"] or "—", ""],
+            ["平均满意度（1–5）", _or_dash(satisfaction["average_score"]), ""],
         ],
         chart=False,
     )
