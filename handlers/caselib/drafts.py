@@ -47,7 +47,6 @@ HANDLING_OF_EVENT = (
     ("guide", "引导"),
 )
 REVIEWERS = ("supervisor", "admin")
-DUPLICATE_SCORE = 0.6  # a published case ranked at least this close is a likely duplicate
 MAX_PAGE = 200
 MAX_TEXT = 4000
 STOPWORDS = frozenset(
@@ -174,16 +173,26 @@ async def get_case(services: Services, actor: Actor, case_id: str) -> dict[str, 
 async def duplicates(
     services: Services, session: AsyncSession, case: Case, limit: int = 3
 ) -> list[dict[str, Any]]:
-    """Published cases the matcher ranks close to this one: [{"id", "title", "score"}]."""
+    """Published cases this one may duplicate: [{"id", "title", "score"}], closest first.
+
+    The draft's title is put to the matcher as a citizen's message would be: a case the bot
+    would answer it with (decision "answer") or offer (decision "suggest") covers the same
+    class of problem.
+    """
     library = services.library
     if library is None:
         return []
     await library.refresh(session)
-    text = f"{case.title}。{case.problem}"
+    text = re.sub(r"【[^】]*】", " ", case.title).strip()
+    if not text:
+        return []
+    result = library.matcher.search(text)
+    if result.decision == "none":
+        return []
     ranked = [
         (case_id, score)
-        for case_id, score in library.matcher.rank(text, limit=limit + 1)
-        if case_id != case.id and score >= DUPLICATE_SCORE
+        for i, (case_id, score) in enumerate(zip(result.ids, result.scores, strict=False))
+        if case_id != case.id and (result.decision == "suggest" or i == 0 or score >= 0.5)
     ][:limit]
     if not ranked:
         return []
