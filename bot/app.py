@@ -8,7 +8,7 @@ import logging
 
 from aiohttp import web
 
-from bot import api
+from bot import api, console
 from bot.config import Settings
 from bot.outbound import WeChatOutbound
 from bot.protocol import MAX_BODY_BYTES, WeChatProtocol
@@ -74,6 +74,7 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
     app.router.add_get("/healthz", healthz)
     app.on_startup.append(_load_library)
     api.setup(app, services)
+    console.setup(app, services, poll_ms=_poll_ms(settings))
     app.cleanup_ctx.append(_maintenance)
     app.cleanup_ctx.append(_timer_loop)
 
@@ -83,6 +84,14 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
 
     app.on_cleanup.append(close)
     return app
+
+
+def _poll_ms(settings: Settings) -> int:
+    """How often an open console queue asks whether it changed (DOUDI_CONSOLE_POLL_MS)."""
+    try:
+        return max(200, int(settings.extra.get("DOUDI_CONSOLE_POLL_MS", "10000")))
+    except ValueError:
+        return 10000
 
 
 async def healthz(request: web.Request) -> web.Response:

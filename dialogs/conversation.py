@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dialogs import messages as m
@@ -436,7 +436,7 @@ class _Engine:
         burst = False
         if intake is not None and intake["attachments"]:
             last_at = datetime.fromisoformat(intake["attachments"][-1]["at"])
-            burst = self.at - last_at < self.config.burst_window
+            burst = self._is_burst_gap(self.at - last_at)
         self._attach(att)
         if intake is None:
             self.say(m.ATTACHED_OUTSIDE)
@@ -616,9 +616,12 @@ class _Engine:
     def _within_burst(self, iso: str | None) -> bool:
         if not iso:
             return False
+        return self._is_burst_gap(self.at - datetime.fromisoformat(iso))
+
+    def _is_burst_gap(self, gap: timedelta) -> bool:
         # Strictly less: WeChat's CreateTime has whole seconds, so "2 s apart" may be nearly 3.
-        delta = self.at - datetime.fromisoformat(iso)
-        return delta < self.config.burst_window
+        # A negative gap is a message delivered out of order: an answer of its own, not a burst.
+        return timedelta(0) <= gap < self.config.burst_window
 
     def intake_text(self, text: str) -> None:
         intake = self.intake

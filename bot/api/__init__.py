@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.api.cases import CASE_ROUTES
 from bot.api.http import error_middleware
 from bot.api.routes import API_SERVICES_KEY, ROUTES
 from handlers.services import Services
@@ -12,5 +13,5 @@ from handlers.services import Services
 def setup(app: web.Application, services: Services) -> None:
     app[API_SERVICES_KEY] = services
     app.middlewares.append(error_middleware)
-    for method, path, handler in ROUTES:
+    for method, path, handler in (*ROUTES, *CASE_ROUTES):
         app.router.add_route(method, path, handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.api import openapi_cases
 from handlers.staff.lifecycle import ACTIONS
 
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -336,6 +337,7 @@ SCHEMAS: dict[str, Any] = {
             "nearly_due_days": {"type": "integer"},
             "close_after_days": {"type": "integer"},
             "stuck_reasons": {"type": "object", "additionalProperties": {"type": "string"}},
+            "canned_replies": {"type": "array", "items": {"type": "string"}},
             "token_ttl_hours": {"type": "integer"},
             "session_ttl_hours": {"type": "integer"},
             "lockout_failures": {"type": "integer"},
@@ -354,6 +356,7 @@ SCHEMAS: dict[str, Any] = {
             "nearly_due_days": {"type": "integer"},
             "close_after_days": {"type": "integer"},
             "stuck_reasons": {"type": "object", "additionalProperties": {"type": "string"}},
+            "canned_replies": {"type": "array", "items": {"type": "string"}},
             "token_ttl_hours": {"type": "integer"},
             "session_ttl_hours": {"type": "integer"},
             "lockout_failures": {"type": "integer"},
@@ -515,7 +518,7 @@ def document() -> dict[str, Any]:
         "security": SECURED,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_cases.SCHEMAS},
         },
-        "paths": PATHS,
+        "paths": {**PATHS, **openapi_cases.PATHS},
     }

@@ -26,6 +26,13 @@ STUCK_REASONS: dict[str, str] = {
     "non_government": "非政务",
 }
 CLASSIFICATIONS = ("政务类", "非政务类")
+# Replies staff pick from on the ticket page (then edit before sending).
+CANNED_REPLIES: tuple[str, ...] = (
+    "您好，您的诉求已收到，我们正在协调相关部门办理，请耐心等待。",
+    "您好，请您携带身份证原件及相关材料到服务中心“办不成事”窗口，我们当面为您协调办理。",
+    "您好，经与相关部门沟通，需要您补充以下材料：",
+    "您好，您的事项已办结，如仍有问题请直接回复本公众号。",
+)
 SETTINGS_KEY = "config"
 
 
@@ -37,6 +44,7 @@ class StaffConfig:
     nearly_due_days: int = 1  # flagged "nearly due" when due within this many working days
     close_after_days: int = 7  # resolved with no 回访 for this many days -> closed
     stuck_reasons: dict[str, str] = field(default_factory=lambda: dict(STUCK_REASONS))
+    canned_replies: list[str] = field(default_factory=lambda: list(CANNED_REPLIES))
     token_ttl_hours: int = 12
     session_ttl_hours: int = 12
     lockout_failures: int = 5  # failed logins of one account within the window -> locked
@@ -63,6 +71,7 @@ EDITABLE_INTS = {
     "lockout_minutes": (1, 24 * 60),
     "address_failures": (5, 1000),
 }
+EDITABLE_OTHER = ("stuck_reasons", "canned_replies")
 
 
 def merged(overrides: dict[str, Any]) -> StaffConfig:
@@ -70,7 +79,7 @@ def merged(overrides: dict[str, Any]) -> StaffConfig:
     known = {f.name for f in fields(StaffConfig)}
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
-        if key not in known or (key not in EDITABLE_INTS and key != "stuck_reasons"):
+        if key not in known or (key not in EDITABLE_INTS and key not in EDITABLE_OTHER):
             raise Invalid(f"配置项「{key}」不存在或不可修改")
         if key == "stuck_reasons":
             if (
@@ -83,6 +92,15 @@ def merged(overrides: dict[str, Any]) -> StaffConfig:
             ):
                 raise Invalid("卡点原因应为非空的「代码: 名称」对照表")
             changes[key] = {k: v.strip() for k, v in value.items()}
+            continue
+        if key == "canned_replies":
+            if (
+                not isinstance(value, list)
+                or len(value) > 50
+                or not all(isinstance(v, str) and 0 < len(v.strip()) <= 600 for v in value)
+            ):
+                raise Invalid("常用回复应为文本列表（最多 50 条，每条不超过 600 个字符）")
+            changes[key] = [v.strip() for v in value]
             continue
         low, high = EDITABLE_INTS[key]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

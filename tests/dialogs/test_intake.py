@@ -255,6 +255,18 @@ def test_two_seconds_apart_is_an_answer_not_a_burst():
     assert chat.current == "reason"
 
 
+def test_a_message_delivered_out_of_order_is_not_a_burst():
+    # Two messages processed in the opposite order of their CreateTime (concurrent delivery):
+    # the earlier one arrives second with a negative gap and answers the next question.
+    chat = Chat()
+    chat.send("1")
+    chat.send("我想给我妈办残疾证，社区让去医院鉴定")
+    chat.send("说要先做鉴定", gap=40)
+    chat.send("去过社区和医院", gap=-20)
+    assert chat.values["visited"] == "说要先做鉴定"
+    assert chat.values["reason"] == "去过社区和医院"
+
+
 def test_burst_does_not_swallow_a_late_answer():
     chat = Chat()
     chat.send("1")
