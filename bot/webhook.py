@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 
 from bot.inbound import to_incoming
 from bot.protocol import MAX_BODY_BYTES, ProtocolError, WeChatProtocol
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 # Said instead of WeChat's generic "该公众号暂时无法提供服务" when the database is down.
 UNAVAILABLE = "抱歉，系统正在维护，您刚才的消息没有收到。请过几分钟再发一次。"
 PING_TIMEOUT_S = 0.5
+# A turn that failed on these recorded nothing (disk full, database gone): apologise.
+DATABASE_ERRORS = (DBAPIError, OSError)
 
 
 class Webhook:
@@ -62,7 +65,7 @@ class Webhook:
         try:
             outcome: TurnOutcome = turn.result()
         except Exception as error:
-            if not await self._database_up():
+            if isinstance(error, DATABASE_ERRORS) or not await self._database_up():
                 log.warning(
                     "database unavailable (%s); answered with an apology", type(error).__name__
                 )
