@@ -220,7 +220,14 @@ async def test_any_message_of_any_type(client) -> None:
             if openid.startswith("o_fuzz_"):
                 fuzzer.run(fuzzer.check_citizen(openid))
                 content = fields.get("Content", "")
-                if kind == "text" and not XML_CHARS.search(content) and not forgets(content):
+                # A made-up MsgId may repeat an earlier one: that is a re-delivery, not stored.
+                own_id = "MsgId" not in fields
+                if (
+                    kind == "text"
+                    and own_id
+                    and not XML_CHARS.search(content)
+                    and not forgets(content)
+                ):
                     stored = fuzzer.run(fuzzer.inbound_texts(openid))
                     assert stored == [expected_text(content)]
 
