@@ -14,7 +14,7 @@ from bot.outbound import WeChatOutbound
 from bot.protocol import MAX_BODY_BYTES, WeChatProtocol
 from bot.webhook import Webhook
 from dialogs.config import DialogConfig
-from handlers import conversation, events, timers
+from handlers import conversation, events, outbox, privacy, timers
 from handlers.caselib import runners as case_runners
 from handlers.caselib.library import CaseLibrary
 from handlers.dispatcher import Dispatcher
@@ -26,6 +26,7 @@ from handlers.staff.runtime import StaffRuntime, attach
 from handlers.staff.workdays import deadlines_now
 from handlers.tickets import filing, lookup
 from handlers.turns import TurnService
+from storage import health
 from storage.columns import utcnow
 from storage.db import Database
 from storage.repositories import deliveries
@@ -42,7 +43,7 @@ MAINTENANCE_EVERY_S = 300
 def build_effects() -> EffectRegistry:
     """Every effect the dialogs can ask for, with the feature module that carries it out."""
     registry = EffectRegistry()
-    for feature in (filing, lookup, timers, case_runners):
+    for feature in (filing, lookup, timers, case_runners, privacy):
         registry.include(feature.effects)
     return registry
 
@@ -77,6 +78,7 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
     console.setup(app, services, poll_ms=_poll_ms(settings))
     app.cleanup_ctx.append(_maintenance)
     app.cleanup_ctx.append(_timer_loop)
+    app.cleanup_ctx.append(_outbox_loop)
 
     async def close(_app: web.Application) -> None:
         await webhook.drain()
@@ -95,9 +97,10 @@ def _poll_ms(settings: Settings) -> int:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    ok = await request.app[DB_KEY].ping()
+    ok, reason = await health.check(request.app[DB_KEY])
     return web.json_response(
-        {"status": "ok" if ok else "unavailable", "database": ok}, status=200 if ok else 503
+        {"status": "ok" if ok else "unavailable", "database": ok, "reason": reason},
+        status=200 if ok else 503,
     )
 
 
@@ -112,6 +115,15 @@ async def _load_library(app: web.Application) -> None:
 
 async def _timer_loop(app: web.Application):  # type: ignore[no-untyped-def]
     task = asyncio.create_task(timers.run_forever(app[TURNS_KEY], app[TIMER_EVERY_KEY]))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _outbox_loop(app: web.Application):  # type: ignore[no-untyped-def]
+    """Retries what WeChat's API did not take (handlers/outbox.py)."""
+    task = asyncio.create_task(outbox.run_forever(app[SERVICES_KEY], app[TIMER_EVERY_KEY]))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

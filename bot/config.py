@@ -29,6 +29,8 @@ class Settings:
     ticket_key: str = "doudi-ticket-key"
     # A turn that takes longer than this answers `success` and replies via the customer-service API.
     turn_deadline_s: float = 4.0
+    # Closed tickets keep their personal data this long; `doudi purge` removes it after.
+    retention_days: int = 3 * 365
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -59,5 +61,6 @@ class Settings:
             wework_api_base=get("DOUDI_WEWORK_API_BASE"),
             ticket_key=get("DOUDI_TICKET_KEY", "doudi-ticket-key"),
             turn_deadline_s=float(get("DOUDI_TURN_DEADLINE_S", "4.0")),
+            retention_days=int(get("DOUDI_RETENTION_DAYS", str(3 * 365))),
             extra={k: v for k, v in env.items() if k.startswith("DOUDI_")},
         )

@@ -6,12 +6,19 @@ import asyncio
 import logging
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 
 from bot.inbound import to_incoming
 from bot.protocol import MAX_BODY_BYTES, ProtocolError, WeChatProtocol
 from handlers.turns import TurnOutcome, TurnService
 
 log = logging.getLogger(__name__)
+
+# Said instead of WeChat's generic "该公众号暂时无法提供服务" when the database is down.
+UNAVAILABLE = "抱歉，系统正在维护，您刚才的消息没有收到。请过几分钟再发一次。"
+PING_TIMEOUT_S = 0.5
+# A turn that failed on these recorded nothing (disk full, database gone): apologise.
+DATABASE_ERRORS = (DBAPIError, OSError)
 
 
 class Webhook:
@@ -43,6 +50,11 @@ class Webhook:
 
         turn = asyncio.ensure_future(self.turns.handle(incoming))
         done, _ = await asyncio.wait({turn}, timeout=self.deadline_s)
+        if not done and not await self._database_up():
+            # Nothing can be recorded: say so now; the citizen sends it again later.
+            turn.cancel()
+            log.warning("database unavailable at the deadline; answered with an apology")
+            return self._xml(self.protocol.seal(envelope, UNAVAILABLE))
         if not done:
             # Answer WeChat now; the reply follows through the customer-service API.
             log.warning("turn over %.1f s deadline; reply goes out asynchronously", self.deadline_s)
@@ -52,12 +64,24 @@ class Webhook:
             return web.Response(text="success")
         try:
             outcome: TurnOutcome = turn.result()
-        except Exception:
+        except Exception as error:
+            if isinstance(error, DATABASE_ERRORS) or not await self._database_up():
+                log.warning(
+                    "database unavailable (%s); answered with an apology", type(error).__name__
+                )
+                return self._xml(self.protocol.seal(envelope, UNAVAILABLE))
             log.exception("turn failed")
             # WeChat re-delivers on no answer; an empty 200 stops that for a turn that crashed
             # here and would crash again. The citizen's next message starts clean.
             return web.Response(text="success")
         return self._xml(self.protocol.seal(envelope, outcome.reply_text))
+
+    async def _database_up(self) -> bool:
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_S):
+                return await self.turns.services.db.ping()
+        except TimeoutError:
+            return False
 
     async def _finish_late(self, turn: asyncio.Future[TurnOutcome], incoming: object) -> None:
         try:

@@ -20,6 +20,7 @@ from dialogs.effects import (
     CancelTimers,
     CaseFeedback,
     FileTicket,
+    ForgetMe,
     ListTickets,
     LookupTicket,
     Push,
@@ -40,6 +41,15 @@ BACK = {"上一步", "返回", "上一个", "返回上一步", "回到上一步"
 CANCEL = {"取消", "不办了", "退出", "取消登记", "不登记了", "算了不办了"}
 RESTART = {"重新开始", "重来", "重新登记", "重新填", "从头开始", "重新填写"}
 HELP = {"帮助", "怎么用", "使用说明", "说明", "help"}
+FORGET = {
+    "删除我的信息",
+    "删除我的资料",
+    "删除我的数据",
+    "删除个人信息",
+    "删除我的个人信息",
+    "清除我的信息",
+    "删掉我的信息",
+}
 HUMAN = {"人工", "转人工", "人工服务", "找人工", "人工客服", "真人", "找工作人员"}
 STATUS_PREFIXES = ("查询进度", "查进度", "查询", "进度", "查单", "查")
 STATUS_FILLERS = (
@@ -304,6 +314,8 @@ class _Engine:
             return ("help", None)
         if t in HUMAN:
             return ("human", None)
+        if t in FORGET:
+            return ("forget", None)
         for lead in ("我要", "我想", "帮我", "我的"):
             if t.startswith(lead):
                 t = t[len(lead) :]
@@ -339,6 +351,15 @@ class _Engine:
             self.handoff()
         elif name == "back":
             self.back()
+        elif name == "forget":
+            self.forget()
+
+    def forget(self) -> None:
+        """删除我的信息: drop drafts from the state now; the handler deletes the rest."""
+        self.st.clear()
+        self.st.update(initial_state(), awaiting="forget")
+        self.emit(CancelTimers())
+        self.emit(ForgetMe())
 
     def _reset_to_idle(self) -> None:
         st = self.st
@@ -1105,6 +1126,10 @@ class _Engine:
             self._after_side()
         elif rtype == "ticket_status" and awaiting == "status":
             self.on_ticket_status(result)
+        elif rtype == "forgotten" and awaiting == "forget":
+            self.say(m.FORGOTTEN)
+            self.say(render.open_tickets(list(result.get("open_tickets") or [])))
+            self.say(m.MENU)
         elif rtype == "error":
             self.on_error(awaiting)
         else:

@@ -110,6 +110,18 @@ class Push(Effect):
     text: str
 
 
+@dataclass(frozen=True)
+class ForgetMe(Effect):
+    """The citizen said 删除我的信息: delete what is not yet a ticket, at once.
+
+    The handler deletes the citizen's drafts: the transcript of conversations that did not
+    become a ticket (with their loose attachments) and their queued pushes. The dialog has
+    already reset its own state. Tickets are not touched: they are listed so the citizen
+    knows how to withdraw them; closed tickets lose personal data after the retention period.
+    Result: {"type": "forgotten", "open_tickets": [{"number", "title", "status"}, ...]}
+    """
+
+
 ALL_EFFECTS: tuple[type[Effect], ...] = (
     SearchCases,
     CaseFeedback,
@@ -119,4 +131,5 @@ ALL_EFFECTS: tuple[type[Effect], ...] = (
     SetTimer,
     CancelTimers,
     Push,
+    ForgetMe,
 )

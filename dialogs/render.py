@@ -84,3 +84,17 @@ def ticket_status(ticket: Mapping[str, Any], number: str) -> str:
     if not progress and not replies and ticket.get("updated"):
         lines.append(f"最近更新：{day_label(ticket.get('updated'))}")
     return "\n".join(lines)
+
+
+def open_tickets(items: Sequence[Mapping[str, Any]]) -> str:
+    """After 删除我的信息: the tickets still being handled, and how to withdraw one."""
+    if not items:
+        return ""
+    lines = [m.FORGOTTEN_OPEN_HEAD]
+    for it in list(items)[:5]:
+        lines.append(
+            f"{tn.display(str(it.get('number', '')))} {status_label(it.get('status'))}"
+            f"  {short(it.get('title', ''), 16)}"
+        )
+    lines.append(m.FORGOTTEN_OPEN_TAIL)
+    return "\n".join(lines)

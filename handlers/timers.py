@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from dialogs.effects import CancelTimers, Push, SetTimer
 from dialogs.types import Inbound
+from handlers import outbox
 from handlers.context import TurnContext
 from handlers.conversation import converse
 from handlers.dispatcher import Router
@@ -21,6 +22,7 @@ from handlers.incoming import Incoming
 from handlers.turns import TurnService, mask_openid
 from storage.columns import utcnow
 from storage.repositories import messages, timers
+from storage.repositories import outbox as outbox_repo
 
 log = logging.getLogger(__name__)
 effects = EffectRegistry()
@@ -48,22 +50,31 @@ async def push(ctx: TurnContext, effect: Push) -> None:
     if last is None or ctx.now - last > SERVICE_WINDOW:
         log.info("push to %s skipped: outside the 48-hour window", mask_openid(ctx.citizen.openid))
         return
-    openid, conversation_id, services = ctx.citizen.openid, ctx.conversation_id, ctx.services
+    # Recorded and queued in the turn's own transaction; sent once it commits (and retried
+    # by the outbox loop if WeChat does not take it).
+    message = await messages.add(
+        ctx.session,
+        openid=ctx.citizen.openid,
+        conversation_id=ctx.conversation_id,
+        direction="out",
+        kind="text",
+        now=ctx.now,
+        text=effect.text,
+        delivery="pending",
+    )
+    item = await outbox_repo.enqueue(
+        ctx.session,
+        openid=ctx.citizen.openid,
+        text=effect.text,
+        now=ctx.now,
+        expires_at=last + SERVICE_WINDOW,
+        kind="push",
+        message_id=message.id,
+    )
+    services, item_id = ctx.services, item.id
 
     async def send() -> None:
-        delivery = await services.outbound.send_text(openid, effect.text)
-        async with services.db.transaction() as session:
-            message = await messages.add(
-                session,
-                openid=openid,
-                conversation_id=conversation_id,
-                direction="out",
-                kind="text",
-                now=utcnow(),
-                text=effect.text,
-                delivery=delivery.status,
-            )
-            message.error_code = delivery.error_code
+        await outbox.deliver(services, ids=[item_id])
 
     ctx.after_commit.append(send)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from handlers import outbox
 from handlers.context import TurnContext
 from handlers.dispatcher import Dispatcher
 from handlers.incoming import Incoming
 from handlers.services import Services
 from storage.columns import utcnow
-from storage.repositories import citizens, deliveries, messages
+from storage.repositories import citizens, deliveries, messages, ratelimit
+from storage.repositories import outbox as outbox_repo
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,11 @@ def mask_openid(openid: str) -> str:
 
 # Kinds that do not open WeChat's 48-hour customer-service window.
 NOT_FROM_CITIZEN = frozenset({"unsubscribe", "location_report", "event", "timer"})
+
+# A citizen sending more than this many messages in a minute gets one SLOW_DOWN reply;
+# the rest of that minute is recorded as delivered but neither stored nor processed.
+RATE_LIMIT_PER_MINUTE = 20
+SLOW_DOWN = "您发得有点快，我跟不上了。请稍等一分钟再发，我会接着为您办理。"
 
 
 @dataclass
@@ -67,6 +74,13 @@ class TurnService:
                 reply = record.reply_text if record.status == "done" else None
                 return TurnOutcome(reply, duplicate=True)
             now = utcnow()
+            if incoming.kind not in NOT_FROM_CITIZEN:
+                sent = await ratelimit.hit(session, incoming.openid, now)
+                if sent > RATE_LIMIT_PER_MINUTE:
+                    reply = SLOW_DOWN if sent == RATE_LIMIT_PER_MINUTE + 1 else None
+                    await deliveries.record(session, incoming.key, now, reply)
+                    log.info("rate limit: %s over %d/min", mask_openid(incoming.openid), sent - 1)
+                    return TurnOutcome(reply)
             citizen = await citizens.get_or_create(session, incoming.openid, now)
             if incoming.kind not in NOT_FROM_CITIZEN:
                 citizen.last_inbound_at = now
@@ -119,10 +133,17 @@ class TurnService:
         """The webhook answered `success` at the deadline: push the reply through the API."""
         if outcome.duplicate or not outcome.reply_text:
             return
-        delivery = await self.services.outbound.send_text(incoming.openid, outcome.reply_text)
+        now = utcnow()
         async with self.services.db.transaction() as session:
-            await messages.set_delivery(
-                session, outcome.reply_message_ids, delivery.status, delivery.error_code
+            item = await outbox_repo.enqueue(
+                session,
+                openid=incoming.openid,
+                text=outcome.reply_text,
+                now=now,
+                expires_at=now + outbox.SERVICE_WINDOW,
+                message_id=outcome.reply_message_ids[0] if outcome.reply_message_ids else None,
             )
+            await messages.set_delivery(session, outcome.reply_message_ids, "pending")
             await deliveries.mark_async(session, incoming.key)
-        log.info("late reply to %s: %s", mask_openid(incoming.openid), delivery.status)
+        sent = await outbox.deliver(self.services, ids=[item.id])
+        log.info("late reply to %s: %s", mask_openid(incoming.openid), "sent" if sent else "queued")

@@ -301,3 +301,49 @@ class StaffSetting(Base):
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_by: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateWindow(Base):
+    """Messages a citizen sent in the current one-minute window (the flood limit)."""
+
+    __tablename__ = "rate_windows"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxItem(Base):
+    """A message waiting to go out through WeChat's API, retried with backoff until it does,
+    WeChat refuses it for good, or the citizen's 48-hour window closes."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_openid", "openid"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="reply")  # reply | push
+    text: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    # After this WeChat no longer accepts customer-service messages to the citizen.
+    expires_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    error_code: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class HealthProbe(Base):
+    """One row rewritten by /healthz: proves the database still takes writes."""
+
+    __tablename__ = "health_probes"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime]

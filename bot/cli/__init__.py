@@ -12,10 +12,12 @@ def main() -> None:
 
 def _register() -> None:
     # Each feature owns its commands in a module of its own; the root only lists them.
-    from bot.cli import cases, chat, db, serve, staff
+    from bot.cli import backup, cases, chat, db, purge, serve, staff
 
-    for module in (serve, chat, db, cases, staff):
+    for module in (serve, chat, db, cases, staff, purge):
         main.add_command(module.command)
+    main.add_command(backup.backup)
+    main.add_command(backup.restore)
 
 
 _register()

@@ -20,10 +20,13 @@ def command(host: str, port: int) -> None:
     """Serve the webhook (/wechat), health check and console."""
     configure_logging()
     settings = Settings.from_env()
-    if settings.database_url.startswith("sqlite"):
-        from storage.migrate import upgrade
+    from bot.preflight import EXIT_UNUSABLE_DATABASE, Unusable, prepare
 
-        upgrade(settings.database_url)  # a single-file database migrates itself
+    try:
+        prepare(settings.database_url)  # SQLite: writable? then migrate itself
+    except Unusable as error:
+        click.echo(f"doudi: cannot start: {error}", err=True)
+        raise SystemExit(EXIT_UNUSABLE_DATABASE) from None
     if settings.using_development_token:
         banner = "!" * 72
         log.warning(

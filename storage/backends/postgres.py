@@ -20,7 +20,16 @@ class PostgresBackend:
     def create_engine(self, url: str) -> AsyncEngine:
         if url.startswith("postgresql://"):
             url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
-        return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_async_engine(
+            url,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            # An unreachable server fails a turn in seconds (the webhook then apologises)
+            # instead of asyncpg's default 60 s; parameters (citizens' text) stay out of logs.
+            connect_args={"timeout": 3},
+            hide_parameters=True,
+        )
 
     @asynccontextmanager
     async def serialise(self, key: str | None) -> AsyncIterator[None]:

@@ -15,6 +15,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql import Insert
 
+# Execution option of connections that only read (the health ping): plain BEGIN, so that
+# they answer even while a writer holds the lock.
+READ_ONLY = "doudi_read_only"
+
 
 class SQLiteBackend:
     name = "sqlite"
@@ -30,7 +34,8 @@ class SQLiteBackend:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 15})
+        # hide_parameters: errors never carry citizens' text into the logs.
+        engine = create_async_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -47,6 +52,9 @@ class SQLiteBackend:
         def _on_begin(connection: Any) -> None:
             # IMMEDIATE takes the write lock up front, so another process (a CLI command
             # beside the server) waits on busy_timeout instead of failing mid-transaction.
+            if connection.get_execution_options().get(READ_ONLY):
+                connection.exec_driver_sql("BEGIN")  # a reader never waits for the writer
+                return
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
