@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -14,6 +15,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql import Insert
+
+from storage.backends.sqlite_inline import creator
+
+# Set while this task holds the write lock: only its transactions begin IMMEDIATE.
+_writing: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_writing", default=False)
 
 
 class SQLiteBackend:
@@ -29,7 +35,9 @@ class SQLiteBackend:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 15})
+        # Statements run inline on the event loop, not on aiosqlite's threads (see
+        # sqlite_inline.py for why); waits for another process's lock are async retries.
+        engine = create_async_engine(url, async_creator=creator(database or ":memory:"))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -39,21 +47,29 @@ class SQLiteBackend:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.execute("PRAGMA busy_timeout=0")  # SQLITE_BUSY is retried asynchronously
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            # IMMEDIATE takes the write lock up front, so another process (a CLI command
-            # beside the server) waits on busy_timeout instead of failing mid-transaction.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # A write transaction (Database.transaction) begins IMMEDIATE: it takes the write
+            # lock up front, so another process (a CLI command beside the server) waits on
+            # busy_timeout instead of failing mid-transaction. A read (Database.sessions)
+            # begins DEFERRED: in WAL mode it never waits for, nor holds up, the writer.
+            # (Reads that began IMMEDIATE queued behind every write in SQLite's busy handler,
+            # which sleeps up to 100 ms a try: the top hot spot under load.)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
 
         return engine
 
     @asynccontextmanager
     async def serialise(self, key: str | None) -> AsyncIterator[None]:
         async with self._write_lock:
-            yield
+            token = _writing.set(True)
+            try:
+                yield
+            finally:
+                _writing.reset(token)
 
     async def lock(self, session: AsyncSession, key: str) -> None:
         return None  # the write lock already covers every key
