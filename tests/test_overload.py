@@ -23,7 +23,9 @@ from tests.test_workers import server_env
 
 CITIZENS = 150
 DEADLINE_S = 1.0
-MARGIN_S = 0.5  # as 4.5 s is to WeChat's 4 s turn deadline
+# Production allows 0.5 s over the 4 s deadline (WeChat gives up at 5 s); the event loop's
+# own latency does not scale down with the deadline, and CI machines are shared: 1 s here.
+MARGIN_S = 1.0
 
 
 async def test_saturated_server_answers_in_time_and_runs_every_turn_once(

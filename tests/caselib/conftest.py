@@ -26,5 +26,4 @@ def demo_matcher(demo_cases):
 @pytest.fixture
 def fixed_thresholds():
     """Thresholds independent of the shipped calibration, for decision-logic tests."""
-    return Thresholds(answer_score=0.45, answer_margin=0.15, suggest_score=0.2,
-                      suggest_floor=0.15)
+    return Thresholds(answer_score=0.45, answer_margin=0.15, suggest_score=0.2, suggest_floor=0.15)

@@ -24,24 +24,35 @@ def _load_command():
 
 command = _load_command()
 
-GOOD = {"id": "X1", "title": "标题够长的一个案例", "category": "政务类", "handling": "引导",
-        "department": "某局", "problem": "问题。", "solution": "办法。", "keywords": ["甲", "乙"]}
+GOOD = {
+    "id": "X1",
+    "title": "标题够长的一个案例",
+    "category": "政务类",
+    "handling": "引导",
+    "department": "某局",
+    "problem": "问题。",
+    "solution": "办法。",
+    "keywords": ["甲", "乙"],
+}
 
 
 def _line(**kw):
     return json.dumps({**GOOD, **kw}, ensure_ascii=False)
 
 
-@pytest.mark.parametrize(("bad", "message"), [
-    ("{not json", "invalid JSON"),
-    (_line(category="其他"), "category"),
-    (_line(handling="办理"), "handling"),
-    (_line(keywords="甲,乙"), "keywords"),
-    (_line(keywords=["甲", 3]), "keywords"),
-    (_line(id=""), "id"),
-    (_line(id="X1"), "duplicate id"),
-    (json.dumps({"id": "X2"}), "missing field"),
-])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        (_line(category="其他"), "category"),
+        (_line(handling="办理"), "handling"),
+        (_line(keywords="甲,乙"), "keywords"),
+        (_line(keywords=["甲", 3]), "keywords"),
+        (_line(id=""), "id"),
+        (_line(id="X1"), "duplicate id"),
+        (json.dumps({"id": "X2"}), "missing field"),
+    ],
+)
 def test_bad_line_is_named_and_nothing_imported(bad, message):
     lines = [_line(), "", bad]
     with pytest.raises(CaseFileError, match=rf"line 3: .*{message}") as info:
@@ -65,12 +76,19 @@ def test_demo_library_is_valid():
 
 def test_cli_match_writes_one_line_per_query_and_ignores_expect(tmp_path):
     q = tmp_path / "q.jsonl"
-    q.write_text("\n".join([
-        json.dumps({"query": "房东不退押金", "expect": "D001"}, ensure_ascii=False),
-        json.dumps({"query": "你好"}, ensure_ascii=False),
-    ]) + "\n", encoding="utf-8")
-    res = CliRunner().invoke(command, ["match", "--library", str(DATA / "demo_cases.jsonl"),
-                                       "--queries", str(q)])
+    q.write_text(
+        "\n".join(
+            [
+                json.dumps({"query": "房东不退押金", "expect": "D001"}, ensure_ascii=False),
+                json.dumps({"query": "你好"}, ensure_ascii=False),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(
+        command, ["match", "--library", str(DATA / "demo_cases.jsonl"), "--queries", str(q)]
+    )
     assert res.exit_code == 0, res.output
     rows = [json.loads(x) for x in res.output.splitlines()]
     assert [r["query"] for r in rows] == ["房东不退押金", "你好"]
@@ -92,9 +110,19 @@ def test_cli_match_reports_bad_library_line(tmp_path):
 
 def test_cli_calibrate_writes_thresholds(tmp_path):
     out = tmp_path / "th.json"
-    res = CliRunner().invoke(command, ["calibrate", "--library", str(DATA / "demo_cases.jsonl"),
-                                       "--queries", str(DATA / "demo_queries.jsonl"),
-                                       "--out", str(out), "--no-perturb"])
+    res = CliRunner().invoke(
+        command,
+        [
+            "calibrate",
+            "--library",
+            str(DATA / "demo_cases.jsonl"),
+            "--queries",
+            str(DATA / "demo_queries.jsonl"),
+            "--out",
+            str(out),
+            "--no-perturb",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text(encoding="utf-8"))
     assert 0 < data["suggest_score"] <= data["answer_score"]

@@ -41,10 +41,13 @@ def test_homophone_typo_is_repaired(demo_matcher):
 
 
 def _new_case(cid="N1"):
-    return CaseDoc(cid, "古厝修缮补助申请无门",
-                   "市民家的古厝年久失修，想申请修缮补助，不知道向哪个部门申请。",
-                   "引导市民向区文旅局申请历史建筑修缮补助。",
-                   ("古厝修缮", "修缮补助", "历史建筑"))
+    return CaseDoc(
+        cid,
+        "古厝修缮补助申请无门",
+        "市民家的古厝年久失修，想申请修缮补助，不知道向哪个部门申请。",
+        "引导市民向区文旅局申请历史建筑修缮补助。",
+        ("古厝修缮", "修缮补助", "历史建筑"),
+    )
 
 
 def test_upsert_is_searchable_immediately_and_remove_is_final(demo_cases):
@@ -63,8 +66,9 @@ def test_remove_and_edit_of_base_case(demo_cases):
     m.remove("D019")
     assert "D019" not in [i for i, _ in m.rank("健身房关门了办的卡退不了钱", limit=30)]
     old = next(c for c in demo_cases if c.id == "D028")
-    m.upsert(CaseDoc(old.id, "古厝修缮补助申请无门", _new_case().problem, old.solution,
-                     ("古厝修缮",)))
+    m.upsert(
+        CaseDoc(old.id, "古厝修缮补助申请无门", _new_case().problem, old.solution, ("古厝修缮",))
+    )
     assert m.rank("古厝修缮补助")[0][0] == "D028"
     assert "D028" not in [i for i, _ in m.rank("房东不退押金", limit=3)]
 

@@ -41,8 +41,9 @@ def _case(cid, title, problem, kws):
 
 def test_synonym_lets_citizen_wording_find_the_official_term():
     cases = [
-        _case("A", "不动产权证书遗失补发", "市民的不动产权证书遗失需要补发。",
-              ["不动产权证书补发"]),
+        _case(
+            "A", "不动产权证书遗失补发", "市民的不动产权证书遗失需要补发。", ["不动产权证书补发"]
+        ),
         _case("B", "营业执照遗失补办", "个体户营业执照遗失需要补办。", ["营业执照补办"]),
     ]
     m = CaseMatcher(cases)

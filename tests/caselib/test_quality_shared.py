@@ -6,8 +6,9 @@ import pytest
 
 from .conftest import SHARED
 
-pytestmark = pytest.mark.skipif(not (SHARED / "cases.jsonl").exists(),
-                                reason=f"shared dev data not found at {SHARED}")
+pytestmark = pytest.mark.skipif(
+    not (SHARED / "cases.jsonl").exists(), reason=f"shared dev data not found at {SHARED}"
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +24,9 @@ def test_safety_targets_hold_on_dev_and_perturbed(rates):
         assert r["no_case_answered"] <= 0.025, name
 
 
-@pytest.mark.xfail(reason="recall targets not met yet: see benchmarks/caselib/README.md",
-                   strict=False)
+@pytest.mark.xfail(
+    reason="recall targets not met yet: see benchmarks/caselib/README.md", strict=False
+)
 def test_recall_targets_on_dev(rates):
     r = rates["original"]
     assert r["answered_right"] >= 0.85
