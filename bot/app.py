@@ -8,7 +8,8 @@ import logging
 
 from aiohttp import web
 
-from bot import api, console
+from bot import api, console, metrics
+from bot.admission import Admission
 from bot.config import Settings
 from bot.outbound import WeChatOutbound
 from bot.protocol import MAX_BODY_BYTES, WeChatProtocol
@@ -50,10 +51,12 @@ def build_effects() -> EffectRegistry:
 
 def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Application:
     db = Database(settings.database_url)
+    effects = build_effects()
+    metrics.observe_effects(effects)
     services = Services(
         db=db,
-        outbound=outbound or WeChatOutbound(settings, db),
-        effects=build_effects(),
+        outbound=metrics.MeteredOutbound(outbound or WeChatOutbound(settings, db)),
+        effects=effects,
         dialog_config=DialogConfig(),
         ticket_key=settings.ticket_key,
         deadlines=deadlines_now,
@@ -63,16 +66,23 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
     dispatcher = Dispatcher(events.router, timers.router, conversation.router)
     turns = TurnService(services, dispatcher)
     protocol = WeChatProtocol(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
-    webhook = Webhook(protocol, turns, settings.turn_deadline_s)
+    extra = settings.extra
+    admission = Admission(
+        turns,
+        max_in_flight=int(extra.get("DOUDI_MAX_TURNS_IN_FLIGHT", "16")),
+        queue_size=int(extra.get("DOUDI_TURN_QUEUE", "1000")),
+    )
+    webhook = Webhook(protocol, turns, settings.turn_deadline_s, admission)
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[DB_KEY] = db
     app[SERVICES_KEY] = services
     app[TURNS_KEY] = turns
-    app[TIMER_EVERY_KEY] = 5.0
+    app[TIMER_EVERY_KEY] = float(extra.get("DOUDI_TIMER_EVERY_S", "5.0"))
     app.router.add_get("/wechat", webhook.get)
     app.router.add_post("/wechat", webhook.post)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics.handler(db))
     app.on_startup.append(_load_library)
     api.setup(app, services)
     console.setup(app, services, poll_ms=_poll_ms(settings))
@@ -84,6 +94,10 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
         await webhook.drain()
         await db.dispose()
 
+    async def start_admission(_app: web.Application) -> None:
+        admission.start()
+
+    app.on_startup.append(start_admission)
     app.on_cleanup.append(close)
     return app
 

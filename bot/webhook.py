@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
+from bot import metrics
+from bot.admission import Admission, QueueFull
 from bot.inbound import to_incoming
 from bot.protocol import MAX_BODY_BYTES, ProtocolError, WeChatProtocol
 from handlers.turns import TurnOutcome, TurnService
@@ -16,16 +19,24 @@ log = logging.getLogger(__name__)
 
 # Said instead of WeChat's generic "该公众号暂时无法提供服务" when the database is down.
 UNAVAILABLE = "抱歉，系统正在维护，您刚才的消息没有收到。请过几分钟再发一次。"
-PING_TIMEOUT_S = 0.5
+# Short: it runs at the deadline, and the answer must still reach WeChat within 5 s.
+PING_TIMEOUT_S = 0.3
 # A turn that failed on these recorded nothing (disk full, database gone): apologise.
 DATABASE_ERRORS = (DBAPIError, OSError)
 
 
 class Webhook:
-    def __init__(self, protocol: WeChatProtocol, turns: TurnService, deadline_s: float) -> None:
+    def __init__(
+        self,
+        protocol: WeChatProtocol,
+        turns: TurnService,
+        deadline_s: float,
+        admission: Admission | None = None,
+    ) -> None:
         self.protocol = protocol
         self.turns = turns
         self.deadline_s = deadline_s
+        self.admission = admission or Admission(turns)
         self._late: set[asyncio.Task[None]] = set()
 
     async def get(self, request: web.Request) -> web.Response:
@@ -36,6 +47,9 @@ class Webhook:
         return web.Response(text=echostr)
 
     async def post(self, request: web.Request) -> web.Response:
+        # The deadline counts from the request's arrival, not from when its turn can start.
+        arrived = time.monotonic()
+        until = arrived + self.deadline_s
         try:
             if (request.content_length or 0) > MAX_BODY_BYTES:
                 raise ProtocolError(413, "body too large")
@@ -48,8 +62,15 @@ class Webhook:
         except ProtocolError as error:
             return self._refuse(request, error)
 
-        turn = asyncio.ensure_future(self.turns.handle(incoming))
-        done, _ = await asyncio.wait({turn}, timeout=self.deadline_s)
+        metrics.MESSAGES.labels(incoming.kind).inc()
+        try:
+            turn = await self.admission.start_turn(incoming, until)
+        except QueueFull:
+            log.warning("turn queue full; refusing with 503 so that WeChat re-delivers")
+            return web.Response(status=503, text="busy")
+        if turn is None:  # queued: it runs when a slot frees, and replies through the API
+            return web.Response(text="success")
+        done, _ = await asyncio.wait({turn}, timeout=max(0.0, until - time.monotonic()))
         if not done and not await self._database_up():
             # Nothing can be recorded: say so now; the citizen sends it again later.
             turn.cancel()
@@ -58,12 +79,16 @@ class Webhook:
         if not done:
             # Answer WeChat now; the reply follows through the customer-service API.
             log.warning("turn over %.1f s deadline; reply goes out asynchronously", self.deadline_s)
+            metrics.LATE_REPLIES.labels("deadline").inc()
             late = asyncio.ensure_future(self._finish_late(turn, incoming))
             self._late.add(late)
             late.add_done_callback(self._late.discard)
             return web.Response(text="success")
         try:
             outcome: TurnOutcome = turn.result()
+            metrics.TURN_SECONDS.observe(time.monotonic() - arrived)
+            if outcome.duplicate:
+                metrics.DUPLICATES.inc()
         except Exception as error:
             if isinstance(error, DATABASE_ERRORS) or not await self._database_up():
                 log.warning(
@@ -92,6 +117,7 @@ class Webhook:
 
     async def drain(self) -> None:
         """Let replies still on their way out finish (at shutdown)."""
+        await self.admission.stop()
         if self._late:
             await asyncio.wait(self._late, timeout=10)
 

@@ -37,6 +37,10 @@ class EffectRegistry:
         for effect_type, runner in other._runners.items():
             self.register(effect_type)(runner)
 
+    def wrap(self, effect_type: type[Effect], wrapper: Callable[[Runner], Runner]) -> None:
+        """Replace an effect's runner by wrapper(runner), e.g. to count what it does."""
+        self._runners[effect_type] = wrapper(self._runners[effect_type])
+
     async def run(self, ctx: TurnContext, effect: Effect) -> Result:
         runner = self._runners.get(type(effect))
         if runner is None:

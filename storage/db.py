@@ -33,9 +33,9 @@ class Database:
 
     async def ping(self) -> bool:
         try:
+            # Outside Database.transaction, so on SQLite a plain (deferred) BEGIN: it does not
+            # queue behind a writer to say "alive".
             async with self.engine.connect() as connection:
-                # Read-only: on SQLite it must not queue behind a writer to say "alive".
-                connection = await connection.execution_options(doudi_read_only=True)
                 await connection.execute(text("SELECT 1"))
             return True
         except Exception:  # any failure to reach the database means "not healthy"

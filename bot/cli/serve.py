@@ -16,10 +16,26 @@ log = logging.getLogger("doudi")
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-def command(host: str, port: int) -> None:
-    """Serve the webhook (/wechat), health check and console."""
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes on the same port (PostgreSQL only; SQLite runs one).",
+)
+def command(host: str, port: int, workers: int) -> None:
+    """Serve the webhook (/wechat), health check, metrics and console."""
     configure_logging()
     settings = Settings.from_env()
+    from storage.backends import backend_for
+
+    if workers > 1 and not backend_for(settings.database_url).supports_many_workers:
+        log.warning(
+            "--workers %d: this database (SQLite) has a single writer, serialised inside one "
+            "process; serving with one worker. Use PostgreSQL for several.",
+            workers,
+        )
+        workers = 1
     from bot.preflight import EXIT_UNUSABLE_DATABASE, Unusable, prepare
 
     try:
@@ -36,11 +52,18 @@ def command(host: str, port: int) -> None:
             banner,
             banner,
         )
-    from bot.app import build_app
-
-    app = build_app(settings)
-    click.echo(f"Doudi serving on http://{host}:{port}/wechat  (health: /healthz)")
+    click.echo(
+        f"Doudi serving on http://{host}:{port}/wechat  (health: /healthz, metrics: /metrics)"
+        + (f" with {workers} workers" if workers > 1 else "")
+    )
     click.echo(
         f"Chat with it from another terminal:  .venv/bin/doudi chat --url http://{host}:{port}/wechat"
     )
+    if workers > 1:
+        from bot.prefork import run_workers
+
+        raise SystemExit(run_workers(settings, host, port, workers))
+    from bot.app import build_app
+
+    app = build_app(settings)
     web.run_app(app, host=host, port=port, print=None, access_log=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -15,9 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql import Insert
 
-# Execution option of connections that only read (the health ping): plain BEGIN, so that
-# they answer even while a writer holds the lock.
-READ_ONLY = "doudi_read_only"
+# Set while this task holds the write lock: only its transactions begin IMMEDIATE.
+_writing: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_writing", default=False)
 
 
 class SQLiteBackend:
@@ -50,19 +50,24 @@ class SQLiteBackend:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            # IMMEDIATE takes the write lock up front, so another process (a CLI command
-            # beside the server) waits on busy_timeout instead of failing mid-transaction.
-            if connection.get_execution_options().get(READ_ONLY):
-                connection.exec_driver_sql("BEGIN")  # a reader never waits for the writer
-                return
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # A write transaction (Database.transaction) begins IMMEDIATE: it takes the write
+            # lock up front, so another process (a CLI command beside the server) waits on
+            # busy_timeout instead of failing mid-transaction. A read (Database.sessions)
+            # begins DEFERRED: in WAL mode it never waits for, nor holds up, the writer.
+            # (Reads that began IMMEDIATE queued behind every write in SQLite's busy handler,
+            # which sleeps up to 100 ms a try: the top hot spot under load.)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
 
         return engine
 
     @asynccontextmanager
     async def serialise(self, key: str | None) -> AsyncIterator[None]:
         async with self._write_lock:
-            yield
+            token = _writing.set(True)
+            try:
+                yield
+            finally:
+                _writing.reset(token)
 
     @asynccontextmanager
     async def mutex(self, engine: AsyncEngine, key: str) -> AsyncIterator[None]:
