@@ -48,9 +48,12 @@ async def error_middleware(
         if error.status < 400:
             raise
         messages = {404: "没有这个接口", 405: "接口不支持这种请求方法", 413: "请求体太大"}
-        return error_response(
+        response = error_response(
             error.status, "http_error", messages.get(error.status, error.reason or "请求错误")
         )
+        if "Allow" in error.headers:  # a 405 must say which methods are allowed (RFC 9110)
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
     except Exception:
         log.exception("API request failed: %s %s", request.method, request.path)
         return error_response(500, "internal", "服务器内部错误，请稍后再试")
@@ -89,9 +92,13 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
+# Paging further than this is never useful, and larger integers overflow the database's.
+MAX_OFFSET = 1_000_000
+
+
 def query_bool(request: web.Request, key: str) -> bool | None:
     value = request.query.get(key)
-    if value is None or value == "":
+    if value is None:
         return None
     if value.lower() in ("1", "true", "yes"):
         return True
@@ -100,19 +107,24 @@ def query_bool(request: web.Request, key: str) -> bool | None:
     raise Invalid(f"参数 {key} 应为 true 或 false")
 
 
-def query_int(request: web.Request, key: str, default: int) -> int:
+def query_int(
+    request: web.Request, key: str, default: int, minimum: int = 0, maximum: int = MAX_OFFSET
+) -> int:
     value = request.query.get(key)
-    if value is None or value == "":
+    if value is None:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise Invalid(f"参数 {key} 应为整数") from None
+    if not minimum <= number <= maximum:
+        raise Invalid(f"参数 {key} 应在 {minimum} 到 {maximum} 之间")
+    return number
 
 
 def query_day(request: web.Request, key: str, default: date) -> date:
     value = request.query.get(key)
-    if not value:
+    if value is None:
         return default
     try:
         return date.fromisoformat(value)

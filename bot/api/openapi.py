@@ -6,11 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from bot.api import openapi_cases
+from bot.api.http import MAX_OFFSET
+from handlers.centres import CENTRES
 from handlers.staff.lifecycle import ACTIONS
 
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 TIME = {"type": "string", "format": "date-time"}
 COUNT_MAP = {"type": "object", "additionalProperties": {"type": "integer"}}
+# A filter names one of the configured centres, by code or by name.
+CENTRE = {"type": "string", "enum": sorted({c.code for c in CENTRES} | {c.name for c in CENTRES})}
+DAY = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -63,7 +68,10 @@ SCHEMAS: dict[str, Any] = {
     "LoginRequest": {
         "type": "object",
         "required": ["username", "password"],
-        "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+        "properties": {
+            "username": {"type": "string", "minLength": 1},
+            "password": {"type": "string", "minLength": 1},
+        },
     },
     "Me": {
         "type": "object",
@@ -420,12 +428,14 @@ PATHS: dict[str, Any] = {
             "summary": "The queue: overdue first, then newest; counts per status",
             "parameters": [
                 _query("status", STATUS, "only this status"),
-                _query("centre", {"type": "string"}, "centre code or name (clerks: own only)"),
+                _query("centre", CENTRE, "centre code or name (clerks: own only)"),
                 _query("category", {"type": "string"}, "only this category"),
                 _query("overdue", {"type": "boolean"}, "only overdue (true) or not (false)"),
                 _query("q", {"type": "string"}, "text in the title, number or fields"),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
-                _query("offset", {"type": "integer", "minimum": 0}, "page start"),
+                _query(
+                    "offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}, "page start"
+                ),
             ],
             "responses": {"200": _json(_ref("TicketList")), **_errors(400, 401, 403)},
         }
@@ -471,9 +481,9 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Statistics for a period (dates inclusive, Beijing time) and centre",
             "parameters": [
-                _query("from", {"type": "string", "format": "date"}, "first day; 30 days ago"),
-                _query("to", {"type": "string", "format": "date"}, "last day; today"),
-                _query("centre", {"type": "string"}, "centre code or name"),
+                _query("from", DAY, "first day; 30 days ago"),
+                _query("to", DAY, "last day; today"),
+                _query("centre", CENTRE, "centre code or name"),
             ],
             "responses": {"200": _json(_ref("Stats")), **_errors(400, 401, 403)},
         }

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.api.http import MAX_OFFSET
+from handlers.caselib.drafts import CLASSIFICATIONS, HANDLINGS, MAX_TEXT
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -28,6 +31,12 @@ CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type":
 NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
 CASE_STATUS = {"type": "string", "enum": ["draft", "published", "retired", "rejected"]}
 TEXT = {"type": "string"}
+
+
+def _filled(max_length: int) -> dict[str, Any]:
+    """Text that must say something (blank or only spaces is refused)."""
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": r"\S"}
+
 
 SCHEMAS: dict[str, Any] = {
     "Case": {
@@ -94,30 +103,45 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "title": TEXT,
-            "category": TEXT,
-            "handling": TEXT,
-            "department": TEXT,
-            "problem": TEXT,
-            "solution": TEXT,
-            "keywords": {"type": "array", "items": TEXT},
+            "title": _filled(120),
+            "category": {"type": "string", "enum": list(CLASSIFICATIONS)},
+            "handling": {"type": "string", "enum": list(HANDLINGS)},
+            "department": {"type": "string", "maxLength": 400},
+            "problem": _filled(MAX_TEXT),
+            "solution": _filled(MAX_TEXT),
+            "keywords": {
+                "oneOf": [
+                    {
+                        "type": "array",
+                        "maxItems": 20,
+                        "items": {"type": "string", "maxLength": 30},
+                    },
+                    {"type": "string", "description": "separated by commas, 、 or spaces"},
+                ]
+            },
         },
     },
     "Reason": {
         "type": "object",
-        "properties": {"reason": {"type": "string", "description": "required to reject"}},
+        "properties": {"reason": {"type": "string", "maxLength": 500}},
+    },
+    "RequiredReason": {
+        "type": "object",
+        "required": ["reason"],
+        "properties": {"reason": {**_filled(500), "description": "why the draft goes back"}},
     },
 }
 
 
-def _status_change(summary: str) -> dict[str, Any]:
+def _status_change(summary: str, reason_required: bool = False) -> dict[str, Any]:
+    body = "RequiredReason" if reason_required else "Reason"
     return {
         "post": {
             "summary": summary,
             "parameters": [CASE_ID],
             "requestBody": {
-                "required": False,
-                "content": {"application/json": {"schema": _ref("Reason")}},
+                "required": reason_required,
+                "content": {"application/json": {"schema": _ref(body)}},
             },
             "responses": {"200": _json(_ref("Case")), **_errors(400, 401, 403, 404, 409)},
         }
@@ -141,7 +165,7 @@ PATHS: dict[str, Any] = {
                     "name": "offset",
                     "in": "query",
                     "required": False,
-                    "schema": {"type": "integer", "minimum": 0},
+                    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
                 },
             ],
             "responses": {"200": _json(_ref("CaseList")), **_errors(400, 401, 403)},
@@ -167,7 +191,7 @@ PATHS: dict[str, Any] = {
         "Publish a draft or retired case (supervisor, admin): the bot uses it at once"
     ),
     "/api/v1/cases/{case_id}/reject": _status_change(
-        "Reject a draft (supervisor, admin); reason required"
+        "Reject a draft (supervisor, admin); reason required", reason_required=True
     ),
     "/api/v1/cases/{case_id}/retire": _status_change(
         "Retire a published case (supervisor, admin): the bot stops using it at once"
