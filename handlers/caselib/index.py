@@ -111,6 +111,8 @@ class IndexedDoc:
     tk_terms: frozenset[str]
     title: str
     keywords: tuple[str, ...]
+    # Per keyword: its character bigrams (lets the matcher skip hopeless fuzzy comparisons).
+    keyword_grams: tuple[frozenset[str], ...] = ()
 
 
 class InvertedIndex:
@@ -179,19 +181,26 @@ class InvertedIndex:
         ``terms`` are distinct query terms with the weight each contributes to coverage.
         """
         n = len(self.docs)
-        bm = np.zeros(n, dtype=np.float32)
-        cov = np.zeros(n, dtype=np.float32)
-        tk = np.zeros(n, dtype=np.float32)
         off, pdoc, pw, ptk = self.off, self.pdoc, self.pw, self.ptk
+        spans: list[tuple[int, int]] = []
+        weights: list[float] = []
         for term, weight in terms:
             i = self.vocab.get(term)
             if i is None:
                 continue
-            a, b = off[i], off[i + 1]
-            d = pdoc[a:b]
-            bm[d] += pw[a:b]
-            cov[d] += weight
-            tk[d] += weight * ptk[a:b]
+            spans.append((int(off[i]), int(off[i + 1])))
+            weights.append(weight)
+        if not spans:
+            z = np.zeros(n, dtype=np.float64)
+            return z, z.copy(), z.copy()
+        # One gather and three bincounts instead of three scatter-adds per query term.
+        sel = np.concatenate([np.arange(a, b) for a, b in spans])
+        lens = np.fromiter((b - a for a, b in spans), dtype=np.int64, count=len(spans))
+        w = np.repeat(np.asarray(weights, dtype=np.float64), lens)
+        d = pdoc[sel]
+        bm = np.bincount(d, weights=pw[sel], minlength=n)
+        cov = np.bincount(d, weights=w, minlength=n)
+        tk = np.bincount(d, weights=w * ptk[sel], minlength=n)
         return bm, cov, tk
 
 
@@ -215,4 +224,5 @@ def build_doc(
     for t in head:
         tf[t] += 1
     tf.update(body)
-    return IndexedDoc(case_id, dict(tf), frozenset(head), ctitle, ckws)
+    grams = tuple(frozenset(k[i : i + 2] for i in range(len(k) - 1)) for k in ckws)
+    return IndexedDoc(case_id, dict(tf), frozenset(head), ctitle, ckws, grams)

@@ -437,8 +437,9 @@ class CaseMatcher:
                 )
         pool.sort(key=lambda p: -p[0])
         scored: list[tuple[float, IndexedDoc, float, float]] = []
+        grams = frozenset(canon[i : i + 2] for i in range(len(canon) - 1))
         for bm25, cover, head, doc in pool[:CANDIDATES]:
-            kw = self._keyword_evidence(canon, doc)
+            kw = self._keyword_evidence(canon, doc, grams)
             s = W_COVER * min(cover, 1.0) + W_HEAD * min(head, 1.0) + W_KEYWORD * kw
             scored.append((s, doc, kw, bm25))
         scored.sort(key=lambda x: -x[0])
@@ -457,16 +458,26 @@ class CaseMatcher:
         return ([(doc.id, s) for s, doc, _, _ in q.scored[:limit]], confidence_features(q))
 
     @staticmethod
-    def _keyword_evidence(canon: str, doc: IndexedDoc) -> float:
+    def _keyword_evidence(
+        canon: str, doc: IndexedDoc, grams: frozenset[str] = frozenset()
+    ) -> float:
+        """Share of the case's keywords found in the message: exactly (1) or fuzzily (<= 0.7).
+
+        ``grams`` are the message's character bigrams: a keyword sharing none of its bigrams
+        with the message cannot reach the fuzzy cut-off in practice, so rapidfuzz is skipped.
+        """
         if not doc.keywords:
             return 0.0
         hits = 0.0
-        for k in doc.keywords:
+        kgrams = doc.keyword_grams or (None,) * len(doc.keywords)
+        for k, kg in zip(doc.keywords, kgrams, strict=True):
             if len(k) < 2:
                 continue
             if k in canon:
                 hits += 1.0
             elif len(k) >= 3:
+                if grams and kg is not None and kg.isdisjoint(grams):
+                    continue
                 r = fuzz.partial_ratio(k, canon, score_cutoff=75)
                 if r:
                     hits += r / 100.0 * 0.7
