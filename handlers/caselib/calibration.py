@@ -209,7 +209,8 @@ def fit_answer_model(
     Returns a JSON-serialisable model (``answer_prob`` still to be set)."""
     x = _matrix(feats, names)
     y = np.asarray(labels, dtype=float)
-    mu, sd = x.mean(0), x.std(0) + 1e-9
+    mu, sd = x.mean(0), x.std(0)
+    sd = np.where(sd > 1e-6, sd, 1.0)  # a constant column stays finite once rounded to JSON
     z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
     w = np.zeros(z.shape[1])
     reg = np.r_[np.full(z.shape[1] - 1, l2), 0.0]
