@@ -13,6 +13,7 @@ a few vectorised numpy additions per query term.
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -104,15 +105,29 @@ def fold_bigram(bigram: str) -> str | None:
 
 @dataclass(frozen=True)
 class IndexedDoc:
-    """What the index keeps per case: the display-free fields the rescorer needs."""
+    """What the index keeps per case: the display-free fields the rescorer needs.
+
+    Term counts are two parallel tuples of interned strings and ints rather than a dict (a
+    100,000-case library holds ten million of them); ``tf`` and ``tk_terms`` rebuild the
+    mappings for the few documents a search looks at closely.
+    """
 
     id: str
-    tf: dict[str, int]
-    tk_terms: frozenset[str]
+    terms: tuple[str, ...]
+    counts: tuple[int, ...]
+    head: tuple[str, ...]  # terms that occur in the title or keywords
     title: str
     keywords: tuple[str, ...]
     # Per keyword: its character bigrams (lets the matcher skip hopeless fuzzy comparisons).
     keyword_grams: tuple[frozenset[str], ...] = ()
+
+    @property
+    def tf(self) -> dict[str, int]:
+        return dict(zip(self.terms, self.counts, strict=True))
+
+    @property
+    def tk_terms(self) -> frozenset[str]:
+        return frozenset(self.head)
 
 
 class InvertedIndex:
@@ -126,7 +141,7 @@ class InvertedIndex:
         n = len(self.docs)
         df: Counter[str] = Counter()
         for d in self.docs:
-            df.update(d.tf.keys())
+            df.update(d.terms)
         vocab = {t: i for i, t in enumerate(df)}
         self.vocab = vocab
         self.df = dict(df)
@@ -138,7 +153,7 @@ class InvertedIndex:
             idf[i] = math.log(1.0 + (total_n - f + 0.5) / (f + 0.5))
         self.idf = idf
         self.n_total = total_n
-        lengths = np.fromiter((sum(d.tf.values()) for d in self.docs), dtype=np.float32, count=n)
+        lengths = np.fromiter((sum(d.counts) for d in self.docs), dtype=np.float32, count=n)
         avgdl = float(lengths.mean()) if n else 1.0
         # Gather postings grouped by term.
         counts = np.zeros(len(vocab) + 1, dtype=np.int64)
@@ -152,7 +167,7 @@ class InvertedIndex:
         ptk = np.empty(total, dtype=np.float32)
         for di, d in enumerate(self.docs):
             tk = d.tk_terms
-            for t, f in d.tf.items():
+            for t, f in zip(d.terms, d.counts, strict=True):
                 ti = vocab[t]
                 p = fill[ti]
                 fill[ti] = p + 1
@@ -220,9 +235,11 @@ def build_doc(
     for k in ckws:
         head.extend(analyzer.features(k))
     body = analyzer.features(analyzer.canon(problem))
+    # Interned: the same bigram in 100,000 cases is one string object, not 100,000 copies.
+    head = [sys.intern(t) for t in head]
     tf = Counter(head)
     for t in head:
         tf[t] += 1
-    tf.update(body)
+    tf.update(sys.intern(t) for t in body)
     grams = tuple(frozenset(k[i : i + 2] for i in range(len(k) - 1)) for k in ckws)
-    return IndexedDoc(case_id, dict(tf), frozenset(head), ctitle, ckws, grams)
+    return IndexedDoc(case_id, tuple(tf), tuple(tf.values()), tuple(set(head)), ctitle, ckws, grams)
