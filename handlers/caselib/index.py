@@ -5,9 +5,9 @@ unknown words) plus the words of three or more characters found by ``rjieba`` (a
 jieba: fast to import, no global dictionary state to load). Stop words are dropped first.
 
 ``InvertedIndex`` is built once and never mutated; the matcher swaps whole indexes in and out
-(copy-on-write), so readers never need a lock.  Per posting it stores the BM25 weight and whether
-the term occurs in the case's title or keywords; a query is scored against every document with
-a few vectorised numpy additions per query term.
+(copy-on-write), so readers never need a lock.  Per posting it stores the BM25 weight; a query
+is scored against every document with one numpy bincount over the postings of its terms (the
+matcher then measures coverage on the few BM25 candidates only).
 """
 
 from __future__ import annotations
@@ -164,16 +164,13 @@ class InvertedIndex:
         total = int(off[-1])
         pdoc = np.empty(total, dtype=np.int32)
         ptf = np.empty(total, dtype=np.float32)
-        ptk = np.empty(total, dtype=np.float32)
         for di, d in enumerate(self.docs):
-            tk = d.tk_terms
             for t, f in zip(d.terms, d.counts, strict=True):
                 ti = vocab[t]
                 p = fill[ti]
                 fill[ti] = p + 1
                 pdoc[p] = di
                 ptf[p] = f
-                ptk[p] = 1.0 if t in tk else 0.0
         norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(avgdl, 1e-6))
         term_of_posting = np.repeat(np.arange(len(vocab), dtype=np.int32), counts[1:])
         self.pw = (idf[term_of_posting] * ptf * (BM25_K1 + 1.0) / (ptf + norm[pdoc])).astype(
@@ -181,7 +178,6 @@ class InvertedIndex:
         )
         self.off = off
         self.pdoc = pdoc
-        self.ptk = ptk
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -190,33 +186,22 @@ class InvertedIndex:
         i = self.vocab.get(term)
         return None if i is None else float(self.idf[i])
 
-    def score(self, terms: Iterable[tuple[str, float]]):
-        """Accumulate (bm25, query coverage weight, title/keyword coverage weight) per doc.
-
-        ``terms`` are distinct query terms with the weight each contributes to coverage.
-        """
+    def bm25(self, terms: Iterable[str]) -> np.ndarray:
+        """BM25 of every document for the distinct query ``terms`` (float64, one per doc)."""
         n = len(self.docs)
-        off, pdoc, pw, ptk = self.off, self.pdoc, self.pw, self.ptk
+        off, pdoc, pw = self.off, self.pdoc, self.pw
         spans: list[tuple[int, int]] = []
-        weights: list[float] = []
-        for term, weight in terms:
+        for term in terms:
             i = self.vocab.get(term)
-            if i is None:
-                continue
-            spans.append((int(off[i]), int(off[i + 1])))
-            weights.append(weight)
+            if i is not None:
+                spans.append((int(off[i]), int(off[i + 1])))
         if not spans:
-            z = np.zeros(n, dtype=np.float64)
-            return z, z.copy(), z.copy()
-        # One gather and three bincounts instead of three scatter-adds per query term.
-        sel = np.concatenate([np.arange(a, b) for a, b in spans])
-        lens = np.fromiter((b - a for a, b in spans), dtype=np.int64, count=len(spans))
-        w = np.repeat(np.asarray(weights, dtype=np.float64), lens)
-        d = pdoc[sel]
-        bm = np.bincount(d, weights=pw[sel], minlength=n)
-        cov = np.bincount(d, weights=w, minlength=n)
-        tk = np.bincount(d, weights=w * ptk[sel], minlength=n)
-        return bm, cov, tk
+            return np.zeros(n, dtype=np.float64)
+        # A term's postings are contiguous: concatenate the slices (plain copies) and accumulate
+        # with one bincount instead of a scatter-add per query term.
+        d = np.concatenate([pdoc[a:b] for a, b in spans])
+        w = np.concatenate([pw[a:b] for a, b in spans])
+        return np.bincount(d, weights=w, minlength=n)
 
 
 def build_doc(

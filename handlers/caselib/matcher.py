@@ -420,25 +420,28 @@ class CaseMatcher:
             weighted.append((t, w**IDF_POWER))
         total = sum(w for _, w in weighted) or 1.0
 
-        pool: list[tuple[float, float, float, IndexedDoc]] = []
+        # BM25 picks the candidates; only they get the (Python) coverage accumulation.
+        pool: list[tuple[float, IndexedDoc]] = []
         for idx, dead in ((base, snap.dead), (delta, frozenset())):
             if not len(idx):
                 continue
-            bm, cov, tk = idx.score(weighted)
+            bm = idx.bm25(gw)
             if dead:
                 bm[list(dead)] = -1.0
             k = min(CANDIDATES, len(idx))
             top = np.argpartition(-bm, k - 1)[:k] if k < len(idx) else np.arange(len(idx))
             for i in top:
-                if bm[i] <= 0:
-                    continue
-                pool.append(
-                    (float(bm[i]), float(cov[i]) / total, float(tk[i]) / total, idx.docs[i])
-                )
+                if bm[i] > 0:
+                    pool.append((float(bm[i]), idx.docs[i]))
         pool.sort(key=lambda p: -p[0])
         scored: list[tuple[float, IndexedDoc, float, float]] = []
         grams = frozenset(canon[i : i + 2] for i in range(len(canon) - 1))
-        for bm25, cover, head, doc in pool[:CANDIDATES]:
+        wmap = dict(weighted)
+        qset = frozenset(wmap)
+        for bm25, doc in pool[:CANDIDATES]:
+            hits = qset.intersection(doc.terms)
+            cover = sum(wmap[t] for t in hits) / total
+            head = sum(wmap[t] for t in hits.intersection(doc.head)) / total
             kw = self._keyword_evidence(canon, doc, grams)
             s = W_COVER * min(cover, 1.0) + W_HEAD * min(head, 1.0) + W_KEYWORD * kw
             scored.append((s, doc, kw, bm25))
