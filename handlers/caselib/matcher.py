@@ -6,8 +6,9 @@ Pipeline for a message
      exactly like one that does is replaced by it (ASR and pinyin-IME typos: 设保 -> 社保).
   3. Synonyms from ``data/synonyms.txt`` are rewritten to their canonical term.
   4. Features (bigrams + long words, stop words removed) are looked up in the inverted index:
-     BM25 gives the candidates; at the same time each case accumulates how much of the
-     message (IDF-weighted) it explains, overall and by its title/keywords alone.
+     BM25 (one bincount over the terms' postings) gives the 30 candidates; for each of them
+     we measure how much of the message (IDF-weighted) it explains, overall and by its
+     title/keywords alone.
   5. The top candidates are rescored into a value in [0, 1]:
        0.46 * coverage of the message by the case
      + 0.21 * coverage of the message by the case's title and keywords
