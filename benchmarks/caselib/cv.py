@@ -17,6 +17,7 @@ import random
 import sys
 
 from handlers.caselib.calibration import (
+    TRAIN_VARIANTS,
     Observation,
     Report,
     Thresholds,
@@ -30,7 +31,6 @@ from handlers.caselib.matcher import CaseMatcher
 from handlers.caselib.perturb import perturb_rows, variants
 
 DEMO = "handlers/caselib/data/"
-TRAIN_VARIANTS = ("original", "no_punct", "traditional", "homophones", "padded")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     sets = {"original": rows}
     for name, fn in variants(corpus).items():
         sets[name] = perturb_rows(rows, fn, 7)
-    obs: dict[str, list[Observation]] = {n: observe(matcher, rs) for n, rs in sets.items()}
+    obs: dict[str, list[Observation]] = {n: observe(matcher, rs, n) for n, rs in sets.items()}
 
     rng = random.Random(args.seed)
     ids = sorted({r["expect"] for r in rows if r["expect"]})

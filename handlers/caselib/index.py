@@ -5,14 +5,15 @@ unknown words) plus the words of three or more characters found by ``rjieba`` (a
 jieba: fast to import, no global dictionary state to load). Stop words are dropped first.
 
 ``InvertedIndex`` is built once and never mutated; the matcher swaps whole indexes in and out
-(copy-on-write), so readers never need a lock.  Per posting it stores the BM25 weight and whether
-the term occurs in the case's title or keywords; a query is scored against every document with
-a few vectorised numpy additions per query term.
+(copy-on-write), so readers never need a lock.  Per posting it stores the BM25 weight; a query
+is scored against every document with one numpy bincount over the postings of its terms (the
+matcher then measures coverage on the few BM25 candidates only).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -104,13 +105,29 @@ def fold_bigram(bigram: str) -> str | None:
 
 @dataclass(frozen=True)
 class IndexedDoc:
-    """What the index keeps per case: the display-free fields the rescorer needs."""
+    """What the index keeps per case: the display-free fields the rescorer needs.
+
+    Term counts are two parallel tuples of interned strings and ints rather than a dict (a
+    100,000-case library holds ten million of them); ``tf`` and ``tk_terms`` rebuild the
+    mappings for the few documents a search looks at closely.
+    """
 
     id: str
-    tf: dict[str, int]
-    tk_terms: frozenset[str]
+    terms: tuple[str, ...]
+    counts: tuple[int, ...]
+    head: tuple[str, ...]  # terms that occur in the title or keywords
     title: str
     keywords: tuple[str, ...]
+    # Per keyword: its character bigrams (lets the matcher skip hopeless fuzzy comparisons).
+    keyword_grams: tuple[frozenset[str], ...] = ()
+
+    @property
+    def tf(self) -> dict[str, int]:
+        return dict(zip(self.terms, self.counts, strict=True))
+
+    @property
+    def tk_terms(self) -> frozenset[str]:
+        return frozenset(self.head)
 
 
 class InvertedIndex:
@@ -124,7 +141,7 @@ class InvertedIndex:
         n = len(self.docs)
         df: Counter[str] = Counter()
         for d in self.docs:
-            df.update(d.tf.keys())
+            df.update(d.terms)
         vocab = {t: i for i, t in enumerate(df)}
         self.vocab = vocab
         self.df = dict(df)
@@ -136,7 +153,7 @@ class InvertedIndex:
             idf[i] = math.log(1.0 + (total_n - f + 0.5) / (f + 0.5))
         self.idf = idf
         self.n_total = total_n
-        lengths = np.fromiter((sum(d.tf.values()) for d in self.docs), dtype=np.float32, count=n)
+        lengths = np.fromiter((sum(d.counts) for d in self.docs), dtype=np.float32, count=n)
         avgdl = float(lengths.mean()) if n else 1.0
         # Gather postings grouped by term.
         counts = np.zeros(len(vocab) + 1, dtype=np.int64)
@@ -147,16 +164,13 @@ class InvertedIndex:
         total = int(off[-1])
         pdoc = np.empty(total, dtype=np.int32)
         ptf = np.empty(total, dtype=np.float32)
-        ptk = np.empty(total, dtype=np.float32)
         for di, d in enumerate(self.docs):
-            tk = d.tk_terms
-            for t, f in d.tf.items():
+            for t, f in zip(d.terms, d.counts, strict=True):
                 ti = vocab[t]
                 p = fill[ti]
                 fill[ti] = p + 1
                 pdoc[p] = di
                 ptf[p] = f
-                ptk[p] = 1.0 if t in tk else 0.0
         norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(avgdl, 1e-6))
         term_of_posting = np.repeat(np.arange(len(vocab), dtype=np.int32), counts[1:])
         self.pw = (idf[term_of_posting] * ptf * (BM25_K1 + 1.0) / (ptf + norm[pdoc])).astype(
@@ -164,7 +178,6 @@ class InvertedIndex:
         )
         self.off = off
         self.pdoc = pdoc
-        self.ptk = ptk
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -173,26 +186,22 @@ class InvertedIndex:
         i = self.vocab.get(term)
         return None if i is None else float(self.idf[i])
 
-    def score(self, terms: Iterable[tuple[str, float]]):
-        """Accumulate (bm25, query coverage weight, title/keyword coverage weight) per doc.
-
-        ``terms`` are distinct query terms with the weight each contributes to coverage.
-        """
+    def bm25(self, terms: Iterable[str]) -> np.ndarray:
+        """BM25 of every document for the distinct query ``terms`` (float64, one per doc)."""
         n = len(self.docs)
-        bm = np.zeros(n, dtype=np.float32)
-        cov = np.zeros(n, dtype=np.float32)
-        tk = np.zeros(n, dtype=np.float32)
-        off, pdoc, pw, ptk = self.off, self.pdoc, self.pw, self.ptk
-        for term, weight in terms:
+        off, pdoc, pw = self.off, self.pdoc, self.pw
+        spans: list[tuple[int, int]] = []
+        for term in terms:
             i = self.vocab.get(term)
-            if i is None:
-                continue
-            a, b = off[i], off[i + 1]
-            d = pdoc[a:b]
-            bm[d] += pw[a:b]
-            cov[d] += weight
-            tk[d] += weight * ptk[a:b]
-        return bm, cov, tk
+            if i is not None:
+                spans.append((int(off[i]), int(off[i + 1])))
+        if not spans:
+            return np.zeros(n, dtype=np.float64)
+        # A term's postings are contiguous: concatenate the slices (plain copies) and accumulate
+        # with one bincount instead of a scatter-add per query term.
+        d = np.concatenate([pdoc[a:b] for a, b in spans])
+        w = np.concatenate([pw[a:b] for a, b in spans])
+        return np.bincount(d, weights=w, minlength=n)
 
 
 def build_doc(
@@ -211,8 +220,11 @@ def build_doc(
     for k in ckws:
         head.extend(analyzer.features(k))
     body = analyzer.features(analyzer.canon(problem))
+    # Interned: the same bigram in 100,000 cases is one string object, not 100,000 copies.
+    head = [sys.intern(t) for t in head]
     tf = Counter(head)
     for t in head:
         tf[t] += 1
-    tf.update(body)
-    return IndexedDoc(case_id, dict(tf), frozenset(head), ctitle, ckws)
+    tf.update(sys.intern(t) for t in body)
+    grams = tuple(frozenset(k[i : i + 2] for i in range(len(k) - 1)) for k in ckws)
+    return IndexedDoc(case_id, tuple(tf), tuple(tf.values()), tuple(set(head)), ctitle, ckws, grams)

@@ -6,8 +6,9 @@ Pipeline for a message
      exactly like one that does is replaced by it (ASR and pinyin-IME typos: 设保 -> 社保).
   3. Synonyms from ``data/synonyms.txt`` are rewritten to their canonical term.
   4. Features (bigrams + long words, stop words removed) are looked up in the inverted index:
-     BM25 gives the candidates; at the same time each case accumulates how much of the
-     message (IDF-weighted) it explains, overall and by its title/keywords alone.
+     BM25 (one bincount over the terms' postings) gives the 30 candidates; for each of them
+     we measure how much of the message (IDF-weighted) it explains, overall and by its
+     title/keywords alone.
   5. The top candidates are rescored into a value in [0, 1]:
        0.46 * coverage of the message by the case
      + 0.21 * coverage of the message by the case's title and keywords
@@ -420,25 +421,29 @@ class CaseMatcher:
             weighted.append((t, w**IDF_POWER))
         total = sum(w for _, w in weighted) or 1.0
 
-        pool: list[tuple[float, float, float, IndexedDoc]] = []
+        # BM25 picks the candidates; only they get the (Python) coverage accumulation.
+        pool: list[tuple[float, IndexedDoc]] = []
         for idx, dead in ((base, snap.dead), (delta, frozenset())):
             if not len(idx):
                 continue
-            bm, cov, tk = idx.score(weighted)
+            bm = idx.bm25(gw)
             if dead:
                 bm[list(dead)] = -1.0
             k = min(CANDIDATES, len(idx))
             top = np.argpartition(-bm, k - 1)[:k] if k < len(idx) else np.arange(len(idx))
             for i in top:
-                if bm[i] <= 0:
-                    continue
-                pool.append(
-                    (float(bm[i]), float(cov[i]) / total, float(tk[i]) / total, idx.docs[i])
-                )
+                if bm[i] > 0:
+                    pool.append((float(bm[i]), idx.docs[i]))
         pool.sort(key=lambda p: -p[0])
         scored: list[tuple[float, IndexedDoc, float, float]] = []
-        for bm25, cover, head, doc in pool[:CANDIDATES]:
-            kw = self._keyword_evidence(canon, doc)
+        grams = frozenset(canon[i : i + 2] for i in range(len(canon) - 1))
+        wmap = dict(weighted)
+        qset = frozenset(wmap)
+        for bm25, doc in pool[:CANDIDATES]:
+            hits = qset.intersection(doc.terms)
+            cover = sum(wmap[t] for t in hits) / total
+            head = sum(wmap[t] for t in hits.intersection(doc.head)) / total
+            kw = self._keyword_evidence(canon, doc, grams)
             s = W_COVER * min(cover, 1.0) + W_HEAD * min(head, 1.0) + W_KEYWORD * kw
             scored.append((s, doc, kw, bm25))
         scored.sort(key=lambda x: -x[0])
@@ -457,16 +462,26 @@ class CaseMatcher:
         return ([(doc.id, s) for s, doc, _, _ in q.scored[:limit]], confidence_features(q))
 
     @staticmethod
-    def _keyword_evidence(canon: str, doc: IndexedDoc) -> float:
+    def _keyword_evidence(
+        canon: str, doc: IndexedDoc, grams: frozenset[str] = frozenset()
+    ) -> float:
+        """Share of the case's keywords found in the message: exactly (1) or fuzzily (<= 0.7).
+
+        ``grams`` are the message's character bigrams: a keyword sharing none of its bigrams
+        with the message cannot reach the fuzzy cut-off in practice, so rapidfuzz is skipped.
+        """
         if not doc.keywords:
             return 0.0
         hits = 0.0
-        for k in doc.keywords:
+        kgrams = doc.keyword_grams or (None,) * len(doc.keywords)
+        for k, kg in zip(doc.keywords, kgrams, strict=True):
             if len(k) < 2:
                 continue
             if k in canon:
                 hits += 1.0
             elif len(k) >= 3:
+                if grams and kg is not None and kg.isdisjoint(grams):
+                    continue
                 r = fuzz.partial_ratio(k, canon, score_cutoff=75)
                 if r:
                     hits += r / 100.0 * 0.7
