@@ -21,6 +21,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
 from bot.config import Settings
+from bot.http_session import TimeoutSession
 from handlers.services import Delivery
 from storage.columns import utcnow
 from storage.db import Database
@@ -37,26 +38,13 @@ T = TypeVar("T")
 _token_for_call: ContextVar[str] = ContextVar("wechat_access_token")
 
 
-class _TimeoutSession(requests.Session):
-    """wechatpy's token fetch passes no timeout; every request here gets one."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.default_timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.default_timeout
-        return super().request(method, url, *args, **kwargs)
-
-
 class _Client(WeChatClient):
     """WeChatClient pointed at a configurable base URL, with tokens supplied by us."""
 
     def __init__(self, appid: str, secret: str, api_base: str, timeout: float) -> None:
         super().__init__(appid, secret, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = api_base if api_base.endswith("/") else api_base + "/"
-        self._http = _TimeoutSession(timeout)
+        self._http = TimeoutSession(timeout)
 
     @property
     def access_token(self) -> str:

@@ -9,15 +9,7 @@ from typing import Any
 from dialogs import messages as m
 from dialogs.text import short
 from handlers.tickets import number as tn
-
-# The ticket statuses of handlers/staff (new -> accepted -> in_progress -> resolved -> closed).
-STATUS_LABELS = {
-    "new": "待受理",
-    "accepted": "已受理",
-    "in_progress": "办理中",
-    "resolved": "已办结",
-    "closed": "已关闭",
-}
+from handlers.tickets.statuses import STATUS_LABELS
 
 
 def status_label(code: Any) -> str:

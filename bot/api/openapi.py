@@ -7,6 +7,8 @@ from typing import Any
 
 from bot.api import openapi_cases
 from bot.api.http import MAX_OFFSET
+from bot.api.openapi_parts import json_content as _json
+from bot.api.openapi_parts import ref as _ref
 from handlers.centres import CENTRES
 from handlers.staff.lifecycle import ACTIONS
 
@@ -16,14 +18,6 @@ COUNT_MAP = {"type": "object", "additionalProperties": {"type": "integer"}}
 # A filter names one of the configured centres, by code or by name.
 CENTRE = {"type": "string", "enum": sorted({c.code for c in CENTRES} | {c.name for c in CENTRES})}
 DAY = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _errors(*statuses: int) -> dict[str, Any]:

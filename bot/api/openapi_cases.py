@@ -5,15 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.api.http import MAX_OFFSET
+from bot.api.openapi_parts import json_content as _json
+from bot.api.openapi_parts import ref as _ref
 from handlers.caselib.drafts import CLASSIFICATIONS, HANDLINGS, MAX_TEXT
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _errors(*statuses: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import rjieba
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.caselib.jsonl import case_to_dict
 from handlers.caselib.scrub import scrub
 from handlers.services import Services
 from handlers.staff.access import Actor, check_ticket, require_role
@@ -62,14 +63,7 @@ def _actor_reads(actor: Actor) -> None:
 
 def case_view(case: Case, source_number: str | None = None) -> dict[str, Any]:
     return {
-        "id": case.id,
-        "title": case.title,
-        "category": case.category,
-        "handling": case.handling,
-        "department": case.department,
-        "problem": case.problem,
-        "solution": case.solution,
-        "keywords": list(case.keywords or []),
+        **case_to_dict(case),
         "status": case.status,
         "status_label": STATUS_LABELS.get(case.status, case.status),
         "source_ticket": source_number,

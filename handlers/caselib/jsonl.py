@@ -83,15 +83,10 @@ def load_cases(path: str | Path) -> list[CaseDoc]:
 
 
 def case_to_dict(case: CaseDoc) -> dict:
+    """The JSON Lines record of a case (the import/export format); CaseDoc or a Case row."""
     return {
-        "id": case.id,
-        "title": case.title,
-        "category": case.category,
-        "handling": case.handling,
-        "department": case.department,
-        "problem": case.problem,
-        "solution": case.solution,
-        "keywords": list(case.keywords),
+        name: list(getattr(case, name) or []) if name == "keywords" else getattr(case, name)
+        for name in FIELDS
     }
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import centres
 from handlers.services import Delivery, Services
 from handlers.staff.runtime import runtime_of
+from handlers.tickets.statuses import STATUS_LABELS
 from storage.columns import utcnow
 from storage.models import Citizen, Ticket, TicketNotification
 from storage.repositories import staff as staff_repo
@@ -30,13 +31,6 @@ from storage.repositories import staff as staff_repo
 log = logging.getLogger(__name__)
 
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=48)
-STATUS_LABELS = {
-    "new": "待受理",
-    "accepted": "已受理",
-    "in_progress": "办理中",
-    "resolved": "已办结",
-    "closed": "已关闭",
-}
 
 
 def group_number(number: str) -> str:

@@ -15,6 +15,7 @@ import requests
 from wechatpy.enterprise import WeChatClient as WeWorkClient
 from wechatpy.exceptions import WeChatClientException
 
+from bot.http_session import TimeoutSession
 from handlers.services import Delivery
 
 log = logging.getLogger(__name__)
@@ -23,22 +24,11 @@ WEWORK_API_BASE = "https://qyapi.weixin.qq.com/cgi-bin/"
 TOKEN_ERRORS = {40001, 40014, 42001}
 
 
-class _TimeoutSession(requests.Session):
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.default_timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.default_timeout
-        return super().request(method, url, *args, **kwargs)
-
-
 class _Client(WeWorkClient):
     def __init__(self, corpid: str, secret: str, api_base: str, timeout: float) -> None:
         super().__init__(corpid, secret, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = api_base if api_base.endswith("/") else api_base + "/"
-        self._http = _TimeoutSession(timeout)
+        self._http = TimeoutSession(timeout)
 
     def fetch_access_token(self) -> dict[str, Any]:
         # wechatpy hard-codes WeChat Work's own host here; use the configured base instead.
