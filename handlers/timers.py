@@ -52,7 +52,7 @@ async def push(ctx: TurnContext, effect: Push) -> None:
         return
     # Recorded and queued in the turn's own transaction; sent once it commits (and retried
     # by the outbox loop if WeChat does not take it).
-    message = await messages.add(
+    message_id = await messages.add(
         ctx.session,
         openid=ctx.citizen.openid,
         conversation_id=ctx.conversation_id,
@@ -69,7 +69,7 @@ async def push(ctx: TurnContext, effect: Push) -> None:
         now=ctx.now,
         expires_at=last + SERVICE_WINDOW,
         kind="push",
-        message_id=message.id,
+        message_id=message_id,
     )
     services, item_id = ctx.services, item.id
 
