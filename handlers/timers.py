@@ -39,6 +39,16 @@ async def set_timer(ctx: TurnContext, effect: SetTimer) -> None:
     )
 
 
+@effects.register_batch(SetTimer)
+async def set_timers(ctx: TurnContext, batch: list[SetTimer]) -> None:
+    await timers.set_timers(
+        ctx.session,
+        ctx.services.db.backend,
+        ctx.citizen.openid,
+        [(effect.timer, effect.at) for effect in batch],
+    )
+
+
 @effects.register(CancelTimers)
 async def cancel_timers(ctx: TurnContext, effect: CancelTimers) -> None:
     await timers.cancel_all(ctx.session, ctx.citizen.openid)

@@ -67,12 +67,16 @@ class TurnService:
         return TurnOutcome(reply, duplicate=True)
 
     async def handle(self, incoming: Incoming) -> TurnOutcome:
-        known = await self.earlier_reply(incoming.key)
-        if known is not None:
-            log.info("re-delivery of %s answered from the record", incoming.kind)
-            return known
         db = self.services.db
-        async with db.transaction(lock_key=f"citizen:{incoming.openid}") as session:
+        lock_key = f"citizen:{incoming.openid}"
+        # Only worth a round trip when the lock may keep us waiting; otherwise the check
+        # inside the lock answers a re-delivery just as soon.
+        if db.backend.may_wait(lock_key):
+            known = await self.earlier_reply(incoming.key)
+            if known is not None:
+                log.info("re-delivery of %s answered from the record", incoming.kind)
+                return known
+        async with db.transaction(lock_key=lock_key) as session:
             record = await deliveries.get(session, incoming.key)
             if record is not None:  # the first delivery finished while we waited for the lock
                 reply = record.reply_text if record.status == "done" else None
