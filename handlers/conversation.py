@@ -31,8 +31,7 @@ async def run_dialog(ctx: TurnContext, inbound: Inbound) -> list[str]:
         turn = dialog.step(state, pending.popleft(), ctx.services.dialog_config)
         state = turn.state
         replies.extend(turn.replies)
-        for effect in turn.effects:
-            result = await ctx.services.effects.run(ctx, effect)
+        for result in await ctx.services.effects.run_all(ctx, turn.effects):
             if result is not None:
                 pending.append(Inbound(kind="result", at=inbound.at, result=result))
     ctx.citizen.dialog_state = state

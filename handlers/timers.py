@@ -39,6 +39,16 @@ async def set_timer(ctx: TurnContext, effect: SetTimer) -> None:
     )
 
 
+@effects.register_batch(SetTimer)
+async def set_timers(ctx: TurnContext, batch: list[SetTimer]) -> None:
+    await timers.set_timers(
+        ctx.session,
+        ctx.services.db.backend,
+        ctx.citizen.openid,
+        [(effect.timer, effect.at) for effect in batch],
+    )
+
+
 @effects.register(CancelTimers)
 async def cancel_timers(ctx: TurnContext, effect: CancelTimers) -> None:
     await timers.cancel_all(ctx.session, ctx.citizen.openid)
@@ -52,7 +62,7 @@ async def push(ctx: TurnContext, effect: Push) -> None:
         return
     # Recorded and queued in the turn's own transaction; sent once it commits (and retried
     # by the outbox loop if WeChat does not take it).
-    message = await messages.add(
+    message_id = await messages.add(
         ctx.session,
         openid=ctx.citizen.openid,
         conversation_id=ctx.conversation_id,
@@ -69,7 +79,7 @@ async def push(ctx: TurnContext, effect: Push) -> None:
         now=ctx.now,
         expires_at=last + SERVICE_WINDOW,
         kind="push",
-        message_id=message.id,
+        message_id=message_id,
     )
     services, item_id = ctx.services, item.id
 

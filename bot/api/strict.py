@@ -1,4 +1,5 @@
-"""Query parameters are checked against the OpenAPI document: an unknown one is refused.
+"""Query parameters are checked against the OpenAPI document: an unknown one is refused, and so
+is an empty value where the document allows none.
 
 A mistyped filter (?stauts=new) silently ignored would return every ticket; refusing it,
 with the names that are allowed, is the kinder answer. The document is the one source.
@@ -16,16 +17,30 @@ from bot.api.http import PREFIX, error_response
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def query_names(document: dict[str, Any]) -> dict[tuple[str, str], frozenset[str]]:
-    """(METHOD, path template) -> the query parameters the document declares."""
-    names: dict[tuple[str, str], frozenset[str]] = {}
+def empty_allowed(schema: dict[str, Any]) -> bool:
+    """Whether "" is a value of this parameter (plain text yes; numbers, enums, dates no)."""
+    return (
+        schema.get("type", "string") == "string"
+        and not schema.get("enum")
+        and not schema.get("format")
+        and not schema.get("pattern")
+        and not schema.get("minLength")
+    )
+
+
+def query_names(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, bool]]:
+    """(METHOD, path template) -> {query parameter: may it be empty} as the document says."""
+    names: dict[tuple[str, str], dict[str, bool]] = {}
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict):
                 continue
             params = [*item.get("parameters", []), *operation.get("parameters", [])]
-            declared = {p["name"] for p in params if isinstance(p, dict) and p.get("in") == "query"}
-            names[(method.upper(), path)] = frozenset(declared)
+            names[(method.upper(), path)] = {
+                p["name"]: empty_allowed(p.get("schema", {}))
+                for p in params
+                if isinstance(p, dict) and p.get("in") == "query"
+            }
     return names
 
 
@@ -39,12 +54,16 @@ def query_check_middleware(document: dict[str, Any]) -> Any:
             template = resource.canonical if resource is not None else ""
             known = allowed.get((request.method, template))
             if known is not None:
-                unknown = sorted(set(request.query) - known)
+                unknown = sorted(set(request.query) - set(known))
                 if unknown:
                     listed = "、".join(sorted(known)) or "无"
                     return error_response(
                         400, "invalid", f"不认识的参数：{'、'.join(unknown)}（可用：{listed}）"
                     )
+                # "?centre=" is not "every centre": an empty filter is refused, not dropped.
+                empty = sorted(k for k, v in request.query.items() if v == "" and not known[k])
+                if empty:
+                    return error_response(400, "invalid", f"参数不能为空：{'、'.join(empty)}")
         return await handler(request)
 
     return check

@@ -326,8 +326,11 @@ class CaseMatcher:
         if len(delta_docs) + len(dead) >= self._merge_at and not self._merging:
             self._merging = True
             if self._background:
-                self._merge_thread = threading.Thread(target=self._merge, daemon=True)
-                self._merge_thread.start()
+                # Started before it is published: wait_for_merge in another thread must never
+                # see (and join) a thread that has not started yet.
+                merger = threading.Thread(target=self._merge, daemon=True)
+                merger.start()
+                self._merge_thread = merger
             else:
                 self._wlock.release()
                 try:

@@ -21,6 +21,11 @@ class Backend(Protocol):
         """Held around a write transaction, before it begins (the in-process part of a lock)."""
         ...
 
+    def may_wait(self, key: str) -> bool:
+        """Whether a transaction with lock_key `key` begun now might wait for another one.
+        False only when it surely would not (then a pre-check before the lock gains nothing)."""
+        ...
+
     async def lock(self, session: AsyncSession, key: str) -> None:
         """Taken inside the transaction, released at its end (the cross-process part)."""
 

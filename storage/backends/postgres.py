@@ -53,6 +53,9 @@ class PostgresBackend:
                 )
                 await connection.commit()
 
+    def may_wait(self, key: str) -> bool:
+        return True  # the advisory lock may be held by any worker: no cheap way to know
+
     async def lock(self, session: AsyncSession, key: str) -> None:
         # Transaction-scoped: released by commit or rollback, and by the server on a crash.
         await session.execute(

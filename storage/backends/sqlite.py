@@ -28,6 +28,7 @@ class SQLiteBackend:
         # SQLite has a single writer anyway; one in-process lock keeps writers from
         # colliding on SQLITE_BUSY and serialises each citizen's turns as a side effect.
         self._write_lock = asyncio.Lock()
+        self._writers = 0  # transactions holding or waiting for the write lock
         self._mutexes: dict[str, asyncio.Lock] = {}
 
     def create_engine(self, url: str) -> AsyncEngine:
@@ -62,12 +63,19 @@ class SQLiteBackend:
 
     @asynccontextmanager
     async def serialise(self, key: str | None) -> AsyncIterator[None]:
-        async with self._write_lock:
-            token = _writing.set(True)
-            try:
-                yield
-            finally:
-                _writing.reset(token)
+        self._writers += 1
+        try:
+            async with self._write_lock:
+                token = _writing.set(True)
+                try:
+                    yield
+                finally:
+                    _writing.reset(token)
+        finally:
+            self._writers -= 1
+
+    def may_wait(self, key: str) -> bool:
+        return self._writers > 0
 
     @asynccontextmanager
     async def mutex(self, engine: AsyncEngine, key: str) -> AsyncIterator[None]:

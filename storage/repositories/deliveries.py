@@ -3,29 +3,49 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from storage import core
 from storage.models import InboundDelivery
 
 # WeChat re-delivers within ~15 s; an hour leaves ample room for slow turns and clock skew.
 KEEP_FOR = timedelta(hours=1)
 
+# Every turn reads and writes one record: Core statements on the table, built once, so
+# SQLAlchemy's compiled cache serves them and no ORM unit of work is involved.
+_table = InboundDelivery.__table__
+_SELECT = select(_table.c.status, _table.c.reply_text).where(_table.c.key == bindparam("key"))
+_INSERT = insert(_table)
 
-async def get(session: AsyncSession, key: str) -> InboundDelivery | None:
-    return await session.get(InboundDelivery, key, populate_existing=True)
+
+class Delivery(NamedTuple):
+    status: str  # processing | done | async
+    reply_text: str | None
+
+
+async def get(db: AsyncSession | AsyncConnection, key: str) -> Delivery | None:
+    """The record of `key`, read through a session or a bare (pooled) connection."""
+    row = (await core.execute(db, _SELECT, {"key": key})).first()
+    return None if row is None else Delivery(row.status, row.reply_text)
 
 
 async def record(
     session: AsyncSession, key: str, now: datetime, reply_text: str | None, status: str = "done"
 ) -> None:
-    session.add(
-        InboundDelivery(
-            key=key, status=status, reply_text=reply_text, created_at=now, expires_at=now + KEEP_FOR
-        )
+    await core.execute(
+        session,
+        _INSERT,
+        {
+            "key": key,
+            "status": status,
+            "reply_text": reply_text,
+            "created_at": now,
+            "expires_at": now + KEEP_FOR,
+        },
     )
-    await session.flush()
 
 
 async def mark_async(session: AsyncSession, key: str) -> None:

@@ -6,10 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import core
 from storage.models import Message
+
+# Built once: a Core INSERT on the table (no unit of work, no identity map) whose compiled
+# form SQLAlchemy caches. The new id comes from lastrowid on SQLite, RETURNING on PostgreSQL.
+_INSERT = insert(Message.__table__)
 
 
 async def add(
@@ -25,22 +30,25 @@ async def add(
     payload: dict[str, Any] | None = None,
     wechat_msg_id: str = "",
     delivery: str = "",
-) -> Message:
-    message = Message(
-        openid=openid,
-        conversation_id=conversation_id,
-        direction=direction,
-        kind=kind,
-        text=text,
-        media_id=media_id,
-        payload=payload or {},
-        wechat_msg_id=wechat_msg_id,
-        delivery=delivery,
-        created_at=now,
+) -> int:
+    """Store one message; returns its id."""
+    result = await core.execute(
+        session,
+        _INSERT,
+        {
+            "openid": openid,
+            "conversation_id": conversation_id,
+            "direction": direction,
+            "kind": kind,
+            "text": text,
+            "media_id": media_id,
+            "payload": payload or {},
+            "wechat_msg_id": wechat_msg_id,
+            "delivery": delivery,
+            "created_at": now,
+        },
     )
-    session.add(message)
-    await session.flush()
-    return message
+    return int(result.inserted_primary_key[0])
 
 
 async def set_delivery(

@@ -2,28 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Insert
 
+from storage import core
 from storage.backends import Backend
 from storage.models import Timer
 
 CLAIM_FOR = timedelta(seconds=60)
 
 
+# One upsert per dialect, built on first use with bind parameters, so its compiled form is
+# cached: the dialog re-arms two timers on every message.
+_timers = Timer.__table__
+_set_statements: dict[str, Insert] = {}
+
+
+def _set_statement(backend: Backend) -> Insert:
+    statement = _set_statements.get(backend.name)
+    if statement is None:
+        upsert: Any = backend.insert(_timers).values(
+            openid=bindparam("openid"),
+            name=bindparam("name"),
+            due_at=bindparam("due_at"),
+            claimed_until=None,
+        )
+        statement = upsert.on_conflict_do_update(
+            index_elements=["openid", "name"],
+            set_={"due_at": upsert.excluded.due_at, "claimed_until": None},
+        )
+        _set_statements[backend.name] = statement
+    return statement
+
+
+async def set_timers(
+    session: AsyncSession, backend: Backend, openid: str, due: Sequence[tuple[str, datetime]]
+) -> None:
+    """Arm (or re-arm) the citizen's timers `(name, due_at)` in one statement."""
+    if due:
+        await core.execute(
+            session,
+            _set_statement(backend),
+            [{"openid": openid, "name": name, "due_at": due_at} for name, due_at in due],
+        )
+
+
 async def set_timer(
     session: AsyncSession, backend: Backend, openid: str, name: str, due_at: datetime
 ) -> None:
-    statement = (
-        backend.insert(Timer)
-        .values(openid=openid, name=name, due_at=due_at, claimed_until=None)
-        .on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=["openid", "name"], set_={"due_at": due_at, "claimed_until": None}
-        )
-    )
-    await session.execute(statement)
+    await set_timers(session, backend, openid, [(name, due_at)])
 
 
 async def cancel_all(session: AsyncSession, openid: str) -> None:

@@ -1,0 +1,29 @@
+"""Core statements on the hot path of a turn, run without the ORM's autoflush.
+
+SQLAlchemy flushes pending ORM changes before every statement a session executes, Core ones
+included. A turn changes its citizen early (last_inbound_at) and late (dialog_state); with
+autoflush each change became an UPDATE of its own, flushed by whichever Core statement came
+next. The statements run through here touch tables the ORM has nothing pending for in a
+turn (messages, delivery records, timers, rate windows; a message's conversation is flushed
+when it is opened), so the citizen is written once, at commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Executable, Result
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+
+async def execute(
+    db: AsyncSession | AsyncConnection,
+    statement: Executable,
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> Result[Any]:
+    """Execute `statement` on a session without autoflush, or on a bare connection."""
+    if isinstance(db, AsyncConnection):
+        return await db.execute(statement, params)
+    with db.no_autoflush:
+        return await db.execute(statement, params)
