@@ -10,6 +10,7 @@ from bot.api.http import MAX_OFFSET
 from bot.api.openapi_parts import json_content as _json
 from bot.api.openapi_parts import ref as _ref
 from handlers.centres import CENTRES
+from handlers.staff.config import EDITABLE_INTS
 from handlers.staff.lifecycle import ACTIONS
 
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -17,6 +18,15 @@ TIME = {"type": "string", "format": "date-time"}
 COUNT_MAP = {"type": "object", "additionalProperties": {"type": "integer"}}
 # A filter names one of the configured centres, by code or by name.
 CENTRE = {"type": "string", "enum": sorted({c.code for c in CENTRES} | {c.name for c in CENTRES})}
+# Every configuration key with the bounds handlers/staff/config.py enforces (one source).
+CONFIG_PROPERTIES: dict[str, Any] = {
+    **{
+        key: {"type": "integer", "minimum": low, "maximum": high}
+        for key, (low, high) in EDITABLE_INTS.items()
+    },
+    "stuck_reasons": {"type": "object", "additionalProperties": {"type": "string"}},
+    "canned_replies": {"type": "array", "maxItems": 50, "items": {"type": "string"}},
+}
 DAY = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 
 
@@ -332,40 +342,12 @@ SCHEMAS: dict[str, Any] = {
     "Config": {
         "type": "object",
         "required": ["accept_days", "resolve_days", "extend_max_days", "stuck_reasons"],
-        "properties": {
-            "accept_days": {"type": "integer"},
-            "resolve_days": {"type": "integer"},
-            "extend_max_days": {"type": "integer"},
-            "nearly_due_days": {"type": "integer"},
-            "close_after_days": {"type": "integer"},
-            "stuck_reasons": {"type": "object", "additionalProperties": {"type": "string"}},
-            "canned_replies": {"type": "array", "items": {"type": "string"}},
-            "token_ttl_hours": {"type": "integer"},
-            "session_ttl_hours": {"type": "integer"},
-            "lockout_failures": {"type": "integer"},
-            "lockout_window_minutes": {"type": "integer"},
-            "lockout_minutes": {"type": "integer"},
-            "address_failures": {"type": "integer"},
-        },
+        "properties": CONFIG_PROPERTIES,
     },
     "ConfigPatch": {
         "type": "object",
-        "description": "any of Config's keys except those of logins' limits' kind",
-        "properties": {
-            "accept_days": {"type": "integer"},
-            "resolve_days": {"type": "integer"},
-            "extend_max_days": {"type": "integer"},
-            "nearly_due_days": {"type": "integer"},
-            "close_after_days": {"type": "integer"},
-            "stuck_reasons": {"type": "object", "additionalProperties": {"type": "string"}},
-            "canned_replies": {"type": "array", "items": {"type": "string"}},
-            "token_ttl_hours": {"type": "integer"},
-            "session_ttl_hours": {"type": "integer"},
-            "lockout_failures": {"type": "integer"},
-            "lockout_window_minutes": {"type": "integer"},
-            "lockout_minutes": {"type": "integer"},
-            "address_failures": {"type": "integer"},
-        },
+        "description": "any of Config's keys, each within its bounds",
+        "properties": CONFIG_PROPERTIES,
         "additionalProperties": False,
     },
     "PendingNotifications": {
