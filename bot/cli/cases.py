@@ -108,12 +108,6 @@ def calibrate(
 command = cases
 
 
-def _run(coro):  # type: ignore[no-untyped-def]
-    import asyncio
-
-    return asyncio.run(coro)
-
-
 @cases.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -121,10 +115,9 @@ def _run(coro):  # type: ignore[no-untyped-def]
 )
 def import_cases(path: str, only_new: bool) -> None:
     """Import cases from JSON Lines into the database (idempotent by id; all or nothing)."""
-    from bot.config import Settings
+    from bot.cli.database import run_in_transaction
     from handlers.caselib.jsonl import CaseFileError, case_to_dict, load_cases
     from storage.columns import utcnow
-    from storage.db import Database
     from storage.repositories import cases as repo
 
     try:
@@ -132,18 +125,13 @@ def import_cases(path: str, only_new: bool) -> None:
     except CaseFileError as error:
         raise click.ClickException(f"{path}: {error}; nothing was imported") from None
 
-    async def store() -> tuple[int, int]:
-        db = Database(Settings.from_env().database_url)
-        try:
-            async with db.transaction() as session:
-                rows = [case_to_dict(d) for d in docs]
-                if only_new:
-                    rows = [r for r in rows if await repo.get(session, r["id"]) is None]
-                return await repo.upsert_many(session, rows, utcnow())
-        finally:
-            await db.dispose()
+    async def store(session) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        rows = [case_to_dict(d) for d in docs]
+        if only_new:
+            rows = [r for r in rows if await repo.get(session, r["id"]) is None]
+        return await repo.upsert_many(session, rows, utcnow())
 
-    added, updated = _run(store())
+    added, updated = run_in_transaction(store)
     click.echo(f"imported {path}: {added} added, {updated} updated")
 
 
@@ -157,20 +145,15 @@ def import_cases(path: str, only_new: bool) -> None:
 )
 def export_cases(path: str, status: str) -> None:
     """Write the library's cases as JSON Lines (the import format)."""
-    from bot.config import Settings
-    from storage.db import Database
+    from bot.cli.database import run_in_transaction
     from storage.repositories import cases as repo
 
-    async def read() -> list[dict]:
-        db = Database(Settings.from_env().database_url)
-        try:
-            async with db.sessions() as session:
-                wanted = ("published", "draft", "retired") if status == "all" else (status,)
-                return [repo.as_record(c) for c in await repo.with_status(session, *wanted)]
-        finally:
-            await db.dispose()
+    wanted = ("published", "draft", "retired") if status == "all" else (status,)
 
-    records = _run(read())
+    async def read(session) -> list[dict]:  # type: ignore[no-untyped-def]
+        return [repo.as_record(c) for c in await repo.with_status(session, *wanted)]
+
+    records = run_in_transaction(read)
     with open(path, "w", encoding="utf-8") as out:
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -10,26 +9,17 @@ from typing import TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
+from bot.cli.database import run_in_transaction
 from handlers import centres
 from handlers.staff import accounts
 from handlers.staff.errors import StaffError
-from storage.db import Database
 
 T = TypeVar("T")
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async def main() -> T:
-        db = Database(Settings.from_env().database_url)
-        try:
-            async with db.transaction() as session:
-                return await work(session)
-        finally:
-            await db.dispose()
-
     try:
-        return asyncio.run(main())
+        return run_in_transaction(work)
     except StaffError as error:
         raise click.ClickException(error.message) from None
 
