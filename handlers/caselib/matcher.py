@@ -385,8 +385,19 @@ class CaseMatcher:
                 continue
             key = fold_bigram(bigram)
             fix = snap.fold_lookup(key) if key else None
-            if fix:
-                chars[i], chars[i + 1] = fix[0], fix[1]
+            if not fix:
+                continue
+            # Never break a neighbouring bigram the library knows: 断缴了 must not become
+            # 断交了 just because 交了 is a known bigram and 缴了 is not.
+            if fix[0] != chars[i] and i > 0 and snap.known(chars[i - 1] + chars[i]):
+                continue
+            if (
+                fix[1] != chars[i + 1]
+                and i + 2 < len(chars)
+                and snap.known(chars[i + 1] + chars[i + 2])
+            ):
+                continue
+            chars[i], chars[i + 1] = fix[0], fix[1]
         return "".join(chars)
 
     def prepare(self, query: str) -> tuple[str, list[str]]:

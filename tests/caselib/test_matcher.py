@@ -40,6 +40,19 @@ def test_homophone_typo_is_repaired(demo_matcher):
     assert demo_matcher.rank("燃汽公司换表要收费")[0][0] == "D025"
 
 
+def test_repair_never_breaks_a_known_neighbouring_word():
+    # 交了 is in the library and 缴了 is not: repairing 缴了 would turn the known 断缴 into 断交.
+    m = CaseMatcher(
+        [
+            CaseDoc("A", "社保断缴补缴", "社保断缴了半年。", "到社保中心补缴。", ("社保断缴",)),
+            CaseDoc("B", "外交护照", "钱已经交了但护照没拿到。", "找出入境。", ("护照",)),
+        ]
+    )
+    canon, _ = m.prepare("断缴了怎么办")
+    assert "断缴" in canon
+    assert m.rank("断缴了怎么办")[0][0] == "A"
+
+
 def _new_case(cid="N1"):
     return CaseDoc(
         cid,
