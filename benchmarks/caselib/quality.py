@@ -8,8 +8,10 @@ Usage (from the repo root):
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from collections import defaultdict
 
 from handlers.caselib.calibration import Thresholds, evaluate, observe
 from handlers.caselib.jsonl import load_cases, read_queries
@@ -38,6 +40,16 @@ def run(library: str, queries: str, thresholds: str | None = None, seed: int = 7
     out = {}
     for name, rs in sets.items():
         out[name] = evaluate(observe(matcher, rs), th).rates()
+    # Files of our own writing label each message's style (short, voice, plain, ...): show the
+    # messages as written per style too. A style's no-case messages count with its cases.
+    by_style: dict[str, list[dict]] = defaultdict(list)
+    with open(queries, encoding="utf-8") as fh:
+        styles = [json.loads(line).get("style") for line in fh if line.strip()]
+    for row, style in zip(rows, styles, strict=True):
+        if style:
+            by_style[f"style:{style}"].append(row)
+    for name, rs in sorted(by_style.items()):
+        out[name] = evaluate(observe(matcher, rs), th).rates()
     return {
         "build_s": build,
         "n_cases": len(cases),
@@ -59,13 +71,17 @@ def main(argv: list[str] | None = None) -> int:
         f"library={args.library} ({res['n_cases']} cases), queries={args.queries} "
         f"({res['n_queries']}), build {res['build_s']:.2f}s"
     )
+    rule = (
+        f"answer P>={th.model['answer_prob']}"
+        if th.model
+        else f"answer>={th.answer_score} margin>={th.answer_margin}"
+    )
     print(
-        f"thresholds: answer>={th.answer_score} margin>={th.answer_margin} "
-        f"suggest>={th.suggest_score} (calibrated on {th.meta.get('library')} + "
-        f"{th.meta.get('queries')})"
+        f"thresholds: {rule} suggest>={th.suggest_score} (calibrated on "
+        f"{th.meta.get('library')} + {th.meta.get('queries')})"
     )
     cols = [*TARGETS, "no_case_suggested"]
-    print(f"{'variant':<12}" + "".join(f"{c:>28}" for c in cols))
+    print(f"{'variant':<16}" + "".join(f"{c:>28}" for c in cols))
     for name, rates in res["results"].items():
         cells = []
         for c in cols:
@@ -76,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 ok = v >= target if op == ">=" else v <= target
                 mark = " ok" if ok else " MISS"
             cells.append(f"{v * 100:>24.1f}%{mark:<3}")
-        print(f"{name:<12}" + "".join(cells))
+        print(f"{name:<16}" + "".join(cells))
     return 0
 
 

@@ -174,6 +174,8 @@ MODEL_FEATURES = (
     "excl_mass",
     "bm_ratio",
     "facets",
+    "rest",
+    "rest_mass",
 )
 MODEL_L2 = 5.0
 

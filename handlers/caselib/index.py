@@ -71,11 +71,15 @@ class Analyzer:
             feats.append(stream)
         return feats
 
-    def weighted_features(self, canon_text: str) -> dict[str, float]:
+    def weighted_features(
+        self, canon_text: str, words: list[str] | None = None
+    ) -> dict[str, float]:
         """Distinct features of the text, each with its general-Chinese informativeness in
         [0, 1] (see :mod:`handlers.caselib.wordfreq`): a bigram gets the mean weight of the
-        words its two characters belong to, a long word its own weight."""
-        words = self.content(canon_text)
+        words its two characters belong to, a long word its own weight. ``words``: the text's
+        ``content`` when the caller has it already."""
+        if words is None:
+            words = self.content(canon_text)
         cw: list[float] = []
         for w in words:
             cw.extend([general_weight(w)] * len(w))

@@ -83,11 +83,12 @@ class MatchResult:
 class _Query:
     """One analysed message and its ranked candidates (internal)."""
 
-    __slots__ = ("canon", "gw", "idf", "max_idf", "n", "scored", "snap")
+    __slots__ = ("canon", "gw", "idf", "max_idf", "n", "scored", "snap", "stream")
 
-    def __init__(self, canon: str, gw: dict[str, float]) -> None:
+    def __init__(self, canon: str, gw: dict[str, float], stream: str = "") -> None:
         self.canon = canon
         self.gw = gw  # feature -> general informativeness in [0, 1]
+        self.stream = stream  # the message's content words, joined (its bigrams are features)
         self.idf: dict[str, float | None] = {}  # feature -> library IDF (None: in no case)
         self.max_idf = 1.0
         self.n = 1  # cases in the library (IDF base)
@@ -160,7 +161,26 @@ def confidence_features(q: _Query) -> dict[str, float]:
             frac = sum(1 for g in grams if g in q.gw) / len(grams)
             if frac >= 0.5:
                 facets += 1.0
+    # Passages: runs of consecutive message bigrams the top case contains. A message about the
+    # case usually touches several of its aspects (the object and what went wrong with it); a
+    # same-topic question matches one phrase, the object. ``rest`` is what the case explains
+    # outside the message's best-matching passage.
+    passages: list[float] = []
+    run: set[str] = set()
+    stream = q.stream
+    for i in range(len(stream) - 1):
+        t = stream[i : i + 2]
+        if t in t1:
+            run.add(t)
+        elif run:
+            passages.append(_mass(q, run))
+            run = set()
+    if run:
+        passages.append(_mass(q, run))
+    rest = sum(passages) - max(passages, default=0.0)
     f.update(
+        rest=rest / tot,
+        rest_mass=rest / mx,
         facets=facets,
         s1=s1,
         margin=s1 - s2,
@@ -182,6 +202,16 @@ def confidence_features(q: _Query) -> dict[str, float]:
     return f
 
 
+def _mass(q: _Query, terms: Iterable[str]) -> float:
+    """Informativeness of message features (as in ``confidence_features``)."""
+    mx = q.max_idf
+    total = 0.0
+    for t in terms:
+        idf = q.idf.get(t)
+        total += (mx if idf is None else idf) * q.gw.get(t, 0.0)
+    return total
+
+
 FEATURES = (
     "s1",
     "margin",
@@ -200,6 +230,8 @@ FEATURES = (
     "miss_mass",
     "uniq_mass",
     "facets",
+    "rest",
+    "rest_mass",
 )
 
 
@@ -402,21 +434,22 @@ class CaseMatcher:
 
     def prepare(self, query: str) -> tuple[str, list[str]]:
         """Canonical message text and its distinct features (exposed for diagnostics)."""
-        canon, gw = self._prepare(self._snap, query)
+        canon, gw, _ = self._prepare(self._snap, query)
         return canon, list(gw)
 
-    def _prepare(self, snap: _Snapshot, query: str) -> tuple[str, dict[str, float]]:
+    def _prepare(self, snap: _Snapshot, query: str) -> tuple[str, dict[str, float], str]:
         from handlers.caselib.normalize import normalize
 
         text = self._repair(snap, normalize(query))
         canon = self.analyzer.rewriter.rewrite(text)
-        return canon, self.analyzer.weighted_features(canon)
+        words = self.analyzer.content(canon)
+        return canon, self.analyzer.weighted_features(canon, words), "".join(words)
 
     def _candidates(self, query: str) -> _Query:
         """Rank the library for ``query``; keeps what the confidence features need."""
         snap = self._snap
-        canon, gw = self._prepare(snap, query)
-        q = _Query(canon, gw)
+        canon, gw, stream = self._prepare(snap, query)
+        q = _Query(canon, gw, stream)
         if not gw:
             return q
         base, delta = snap.base, snap.delta
