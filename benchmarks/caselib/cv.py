@@ -64,7 +64,7 @@ def load_folded(library: str, queries: str, folds: int, seed: int) -> Folded:
     sets = {"original": rows}
     for name, fn in variants(corpus).items():
         sets[name] = perturb_rows(rows, fn, 7)
-    obs = {n: observe(matcher, rs, n) for n, rs in sets.items()}
+    obs = {n: observe(matcher, rs, n, queries) for n, rs in sets.items()}
     rng = random.Random(seed)
     ids = sorted({r["expect"] for r in rows if r["expect"]})
     rng.shuffle(ids)

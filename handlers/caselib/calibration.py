@@ -27,10 +27,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+
+from handlers.caselib import intent
 
 DEFAULT_THRESHOLDS_PATH = Path(__file__).parent / "data" / "thresholds.json"
 
@@ -75,6 +77,10 @@ class Observation:
     ranked: tuple[tuple[str, float], ...]  # best first
     feats: dict[str, float] | None = None  # confidence features of the top case
     variant: str = "original"  # message style (see ``perturb.variants``)
+    text: str = ""  # the message as the matcher canonicalised it (for the intent model)
+    # A case's messages, or one no-case message, with all their perturbed copies: kept in one
+    # fold when the intent model is cross-fitted.
+    group: str = ""
 
     @property
     def top(self) -> float:
@@ -89,9 +95,14 @@ class Observation:
 
 
 def decide(
-    ranked: Sequence[tuple[str, float]], th: Thresholds, feats: dict[str, float] | None = None
+    ranked: Sequence[tuple[str, float]],
+    th: Thresholds,
+    feats: dict[str, float] | None = None,
+    text: str = "",
 ) -> tuple[str, list[str], list[float]]:
-    """Apply thresholds to a ranked candidate list -> (decision, ids, scores)."""
+    """Apply thresholds to a ranked candidate list -> (decision, ids, scores).
+
+    ``text``: the canonical message, for a model with an intent table (see ``intent``)."""
     top = list(ranked[:3])
     ids = [c for c, _ in top]
     scores = [round(float(s), 4) for _, s in top]
@@ -100,6 +111,8 @@ def decide(
     s1 = top[0][1]
     s2 = top[1][1] if len(top) > 1 else 0.0
     if th.model is not None and feats is not None:
+        if "intent" in th.model:
+            feats = {**feats, **intent.features(th.model["intent"], text)}
         if answer_probability(th.model, feats) >= th.model["answer_prob"]:
             return "answer", ids, scores
     elif s1 >= th.answer_score and s1 - s2 >= th.answer_margin:
@@ -135,7 +148,7 @@ class Report:
 def evaluate(observations: Iterable[Observation], th: Thresholds) -> Report:
     rep = Report()
     for ob in observations:
-        decision, ids, _ = decide(ob.ranked, th, ob.feats)
+        decision, ids, _ = decide(ob.ranked, th, ob.feats, ob.text)
         if ob.expect is None:
             rep.n_neg += 1
             rep.neg_answered += decision == "answer"
@@ -254,6 +267,32 @@ def _is_right(ob: Observation) -> bool:
     return ob.expect is not None and bool(ob.ranked) and ob.ranked[0][0] == ob.expect
 
 
+INTENT_FOLDS = 5
+
+
+def _fit_intent(obs: Sequence[Observation]) -> dict[str, float]:
+    """The intent table from the messages as written (perturbed copies add no new wording)."""
+    originals = [o for o in obs if o.variant == "original"]
+    return intent.fit([o.text for o in originals], [o.expect is not None for o in originals])
+
+
+def _with_cross_fitted_intent(obs: Sequence[Observation]) -> list[Observation]:
+    """Observations whose features include the intent features, each computed by a table
+    fitted without the observation's group (cross-fitting): an in-sample table would know
+    every training message's wording and the answer model would trust it too much."""
+    groups = sorted({o.group for o in obs})
+    order = np.random.default_rng(0).permutation(len(groups))
+    fold_of = {groups[j]: k % INTENT_FOLDS for k, j in enumerate(order)}
+    out = list(obs)
+    for k in range(INTENT_FOLDS):
+        table = _fit_intent([o for o in obs if fold_of[o.group] != k])
+        for i, o in enumerate(obs):
+            if fold_of[o.group] == k and o.feats is not None:
+                feats = {**o.feats, **intent.features(table, o.text)}
+                out[i] = replace(o, feats=feats)
+    return out
+
+
 def calibrate_observations(
     observations: Sequence[Observation],
     *,
@@ -282,14 +321,39 @@ def calibrate_observations(
 
     model = None
     if fit and all(o.feats is not None for o in fit):
+        # The intent model joins when every message has its text (and a group to fold by).
+        use_intent = all(o.text and o.group for o in obs)
+        names = MODEL_FEATURES + intent.FEATURES if use_intent else MODEL_FEATURES
+        if use_intent:
+            fit = _with_cross_fitted_intent(fit)
         usable = [o for o in fit if o.ranked]
-        model = fit_answer_model([o.feats for o in usable], [int(_is_right(o)) for o in usable])
-        probs = [(answer_probability(model, o.feats) if o.ranked else 0.0, o) for o in fit]
+        model = fit_answer_model(
+            [o.feats for o in usable], [int(_is_right(o)) for o in usable], names=names
+        )
+        # The budgets must hold with the intent features as the model was fitted on them (out
+        # of fold) and as the shipped table gives them for these messages (in sample): the
+        # first is what new wording looks like, the second what the product does on these.
+        prob_sets = [[answer_probability(model, o.feats) if o.ranked else 0.0 for o in fit]]
+        if use_intent:
+            model["intent"] = _fit_intent(obs)
+            table = model["intent"]
+            prob_sets.append(
+                [
+                    answer_probability(model, {**o.feats, **intent.features(table, o.text)})
+                    if o.ranked
+                    else 0.0
+                    for o in fit
+                ]
+            )
         chosen = 1.01
         for t in _grid(0.30, 0.99, 0.01):
-            wrong = sum(1 for p, o in probs if p >= t and o.expect is not None and not _is_right(o))
-            nega = sum(1 for p, o in probs if p >= t and o.expect is None)
-            if wrong <= wrong_budget and nega <= neg_budget:
+            safe = True
+            for probs in prob_sets:
+                answered = [o for p, o in zip(probs, fit, strict=True) if p >= t]
+                wrong = sum(1 for o in answered if o.expect is not None and not _is_right(o))
+                nega = sum(1 for o in answered if o.expect is None)
+                safe = safe and wrong <= wrong_budget and nega <= neg_budget
+            if safe:
                 chosen = t  # lowest safe threshold answers the most
                 break
         model["answer_prob"] = chosen
@@ -336,12 +400,19 @@ def calibrate_observations(
     return final
 
 
-def observe(matcher, rows: Iterable[dict], variant: str = "original") -> list[Observation]:
-    """Rank each labelled message with ``matcher`` (decision-free), with its features."""
+def observe(
+    matcher, rows: Iterable[dict], variant: str = "original", source: str = ""
+) -> list[Observation]:
+    """Rank each labelled message with ``matcher`` (decision-free), with its features.
+
+    Group: ``source`` + the case id, or + the line of a no-case message; perturbed copies of a
+    file (the same rows in the same order) share their original's group."""
     out = []
-    for r in rows:
+    for i, r in enumerate(rows):
         ranked, feats = matcher.observe(r["query"], limit=5)
-        out.append(Observation(r["expect"], tuple(ranked), feats, variant))
+        text, _ = matcher.prepare(r["query"])
+        group = f"{source}:{r['expect']}" if r["expect"] else f"{source}:#{i}"
+        out.append(Observation(r["expect"], tuple(ranked), feats, variant, text, group))
     return out
 
 
@@ -358,12 +429,13 @@ def observe_files(
     cases = load_cases(library)
     rows = read_queries(queries, with_expect=True)
     matcher = CaseMatcher(cases, thresholds=Thresholds())
-    out = observe(matcher, rows)
+    source = str(queries)
+    out = observe(matcher, rows, source=source)
     if perturbed:
         corpus = [c.title + c.problem for c in cases] + [r["query"] for r in rows]
         for name, fn in variants(corpus).items():
             if name in TRAIN_VARIANTS:
-                out.extend(observe(matcher, perturb_rows(rows, fn, seed), name))
+                out.extend(observe(matcher, perturb_rows(rows, fn, seed), name, source))
     return out
 
 

@@ -538,5 +538,5 @@ class CaseMatcher:
         q = self._candidates(query)
         ranked = [(doc.id, s) for s, doc, _, _ in q.scored[:3]]
         feats = confidence_features(q) if self.thresholds.model is not None and ranked else None
-        decision, ids, scores = decide(ranked, self.thresholds, feats)
+        decision, ids, scores = decide(ranked, self.thresholds, feats, q.canon)
         return MatchResult(decision, ids, scores)
