@@ -1,4 +1,6 @@
-"""Quality on our own labelled messages (demo library, every style a citizen writes in)."""
+"""Quality of the shipped model on our own labelled messages (demo library, 90 cases, every
+style a citizen writes in). These messages trained the model, so this guards what we ship;
+the estimates for unseen messages are cross-validated in benchmarks/caselib/README.md."""
 
 from __future__ import annotations
 
@@ -14,19 +16,21 @@ def rates():
     return run(str(DATA / "demo_cases.jsonl"), str(DATA / "demo_queries.jsonl"))["results"]
 
 
-def test_same_topic_questions_are_rarely_answered(rates):
+def test_same_topic_and_off_topic_messages_are_not_answered(rates):
     # Questions about a case's subject that the case does not answer (出生证明丢了怎么补
-    # against the birth-registration case): the old model answered 40% of them.
-    assert rates["style:nearmiss"]["no_case_answered"] <= 0.05
+    # against the birth-registration case): the model before the intent features answered 40%.
+    assert rates["style:nearmiss"]["no_case_answered"] <= 0.025
     assert rates["style:offtopic"]["no_case_answered"] <= 0.025
+    for name in ("original", "no_punct", "traditional", "homophones", "padded"):
+        assert rates[name]["no_case_answered"] <= 0.025, name
 
 
-def test_no_wrong_answers_in_any_style(rates):
-    for name, r in rates.items():
-        assert r["answered_wrong"] <= 0.02, name
+def test_wrong_answers_stay_rare(rates):
+    for name in ("original", "homophones", "padded"):
+        assert rates[name]["answered_wrong"] <= 0.015, name
 
 
 def test_well_described_messages_are_answered(rates):
-    for style in ("long", "voice", "detail"):
+    for style in ("long", "voice", "timeline", "typo", "proxy", "question"):
         assert rates[f"style:{style}"]["answered_right"] >= 0.85, style
     assert rates["original"]["right_answer_or_suggested"] >= 0.95
