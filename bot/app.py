@@ -22,7 +22,7 @@ from handlers.dispatcher import Dispatcher
 from handlers.effects import EffectRegistry
 from handlers.services import Outbound, Services
 from handlers.staff import jobs as staff_jobs
-from handlers.staff.notify import on_ticket_filed
+from handlers.staff.notify import queue_ticket_filed
 from handlers.staff.runtime import StaffRuntime, attach
 from handlers.staff.workdays import deadlines_now
 from handlers.tickets import filing, lookup
@@ -60,7 +60,7 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
         dialog_config=DialogConfig(),
         ticket_key=settings.ticket_key,
         deadlines=deadlines_now,
-        on_ticket_filed=on_ticket_filed,
+        queue_ticket_filed=queue_ticket_filed,
     )
     attach(services, StaffRuntime.from_settings(settings))
     dispatcher = Dispatcher(events.router, timers.router, conversation.router)

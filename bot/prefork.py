@@ -41,10 +41,19 @@ def _worker(settings: Settings, host: str, port: int) -> None:
 
     from bot.app import build_app
     from bot.logs import configure_logging
+    from bot.loop import new_event_loop
 
     configure_logging()
     app = build_app(settings)
-    web.run_app(app, host=host, port=port, reuse_port=True, print=None, access_log=None)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        reuse_port=True,
+        print=None,
+        access_log=None,
+        loop=new_event_loop(),
+    )
 
 
 def run_workers(settings: Settings, host: str, port: int, workers: int) -> int:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.incoming import Incoming
-from storage.models import Citizen
+from storage.repositories.citizens import CitizenRow
 
 if TYPE_CHECKING:
     from handlers.services import Services
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @dataclass
 class TurnContext:
     session: AsyncSession  # the citizen's serialised transaction
-    citizen: Citizen
+    citizen: CitizenRow  # written back once, after the handlers (citizens.save)
     incoming: Incoming
     conversation_id: int
     now: datetime

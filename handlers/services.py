@@ -30,8 +30,12 @@ class Services:
     ticket_key: str = ""
     # (session, filed at) -> (accept due, resolve due); None leaves tickets without deadlines.
     deadlines: Callable[[Any, datetime], Awaitable[tuple[datetime, datetime]]] | None = None
-    # Called after a ticket's transaction commits (staff notifications).
-    on_ticket_filed: Callable[[Services, Any], Awaitable[None]] | None = None
+    # (services, session, ticket, now), in the filing transaction: queues the staff's
+    # notification and returns what to run after the commit, or None.
+    queue_ticket_filed: (
+        Callable[[Services, Any, Any, datetime], Awaitable[Callable[[], Awaitable[None]] | None]]
+        | None
+    ) = None
     # Case-library search (handlers.caselib.library.CaseLibrary); None: no library loaded.
     library: Any = None
     # What the staff window needs beyond this (handlers.staff.runtime.StaffRuntime).

@@ -108,6 +108,7 @@ class TurnService:
                 )
             ctx = TurnContext(session, citizen, incoming, conversation_id, now, self.services)
             reply_text = join_replies(await self.dispatcher.dispatch(ctx))
+            await citizens.save(session, citizen)
             outcome = TurnOutcome(reply_text)
             if reply_text:
                 # The citizen may have moved to a new conversation during the turn (a ticket

@@ -1,11 +1,9 @@
 """Core statements on the hot path of a turn, run without the ORM's autoflush.
 
 SQLAlchemy flushes pending ORM changes before every statement a session executes, Core ones
-included. A turn changes its citizen early (last_inbound_at) and late (dialog_state); with
-autoflush each change became an UPDATE of its own, flushed by whichever Core statement came
-next. The statements run through here touch tables the ORM has nothing pending for in a
-turn (messages, delivery records, timers, rate windows; a message's conversation is flushed
-when it is opened), so the citizen is written once, at commit.
+included, and a flush with nothing pending still walks the session. The statements run
+through here touch tables the ORM has nothing pending for in a turn (citizens and their
+conversations, messages, delivery records, timers, rate windows), so they skip it.
 """
 
 from __future__ import annotations

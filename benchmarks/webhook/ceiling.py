@@ -17,6 +17,8 @@ from wechatpy import create_reply, parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import check_signature
 
+from bot.loop import new_event_loop as loop
+
 REPLY = "您好，这里是办不成事窗口。"
 
 
@@ -52,7 +54,8 @@ def main() -> None:
         os.environ["DOUDI_WECHAT_AES_KEY"],
         os.environ.get("DOUDI_WECHAT_APPID", ""),
     )
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    # The loop `doudi serve` runs on (uvloop when installed), so the ratio compares like with like.
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None, loop=loop())
 
 
 if __name__ == "__main__":

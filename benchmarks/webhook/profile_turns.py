@@ -27,6 +27,7 @@ from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.loop import event_loop_factory  # noqa: E402
 from bot.simulator import WeChatSide  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.conftest import WeChat  # noqa: E402
@@ -88,11 +89,14 @@ if __name__ == "__main__":
     parser.add_argument("p", nargs="?", help="any value: same as --profile (old usage)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--database", help="a PostgreSQL URL; default: a fresh SQLite file")
+    parser.add_argument("--asyncio", action="store_true", help="asyncio's own loop, not uvloop")
     args = parser.parse_args()
     if args.database is None:
         for path in SQLITE_FILE.parent.glob(SQLITE_FILE.name + "*"):  # with -wal, -shm
             path.unlink()
-    text = asyncio.run(main(args.citizens, args.database, args.profile or args.p is not None))
+    run = main(args.citizens, args.database, args.profile or args.p is not None)
+    with asyncio.Runner(loop_factory=None if args.asyncio else event_loop_factory()) as runner:
+        text = runner.run(run)
     if text is not None:
         PROFILE_OUT.write_text(text)
         print(f"profile written to {PROFILE_OUT}")

@@ -64,6 +64,7 @@ def command(host: str, port: int, workers: int) -> None:
 
         raise SystemExit(run_workers(settings, host, port, workers))
     from bot.app import build_app
+    from bot.loop import new_event_loop
 
     app = build_app(settings)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    web.run_app(app, host=host, port=port, print=None, access_log=None, loop=new_event_loop())

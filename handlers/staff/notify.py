@@ -14,10 +14,10 @@ user id; "skipped" when WeChat Work is not configured or nobody is reachable.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import centres
@@ -31,6 +31,8 @@ from storage.repositories import staff as staff_repo
 log = logging.getLogger(__name__)
 
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=48)
+_INSERT = insert(TicketNotification.__table__)
+AfterCommit = Callable[[], Awaitable[None]]
 
 
 def group_number(number: str) -> str:
@@ -59,20 +61,23 @@ async def _queue(
     kind: str,
     text: str,
     now: datetime,
+    status: str = "queued",
 ) -> int:
-    row = TicketNotification(
-        ticket_id=ticket.id,
-        audience=audience,
-        recipient=recipient,
-        kind=kind,
-        text=text,
-        status="queued",
-        channel="",
-        created_at=now,
+    # A Core INSERT (the ticket itself is flushed first by autoflush): no ORM object to track.
+    result = await session.execute(
+        _INSERT,
+        {
+            "ticket_id": ticket.id,
+            "audience": audience,
+            "recipient": recipient,
+            "kind": kind,
+            "text": text,
+            "status": status,
+            "channel": "",
+            "created_at": now,
+        },
     )
-    session.add(row)
-    await session.flush()
-    return row.id
+    return int(result.inserted_primary_key[0])
 
 
 async def dispatch(services: Services, ids: Iterable[int]) -> None:
@@ -167,19 +172,36 @@ async def _to_staff(
     return "pending", "wework", delivery.error_code
 
 
-async def on_ticket_filed(services: Services, ticket: Ticket) -> None:
-    """Tell the centre's staff about a new ticket. The filing code calls it after commit."""
-    link = runtime_of(services).console_link(ticket.number)
+async def queue_ticket_filed(
+    services: Services, session: AsyncSession, ticket: Ticket, now: datetime
+) -> AfterCommit | None:
+    """In the filing transaction: the staff's notification of a new ticket, committed with it
+    (a crash after the commit leaves it queued for flush_queued, not lost). Returns what to
+    run after the commit, or None: without WeChat Work the notification is recorded as
+    skipped at once, as dispatching it would, without two more transactions."""
+    runtime = runtime_of(services)
+    link = runtime.console_link(ticket.number)
     text = (
         f"新工单 {group_number(ticket.number)}（{ticket.centre or '未指定中心'}）\n"
         f"{ticket.title or '（无标题）'}\n请及时受理：{link}"
     )
+    centre = centres.code_of(ticket.centre)
+    if runtime.wework is None or not runtime.wework.configured:
+        await _queue(session, ticket, "staff", centre, "filed", text, now, status="skipped")
+        return None
+    notification_id = await _queue(session, ticket, "staff", centre, "filed", text, now)
+    return lambda: dispatch(services, [notification_id])
+
+
+async def on_ticket_filed(services: Services, ticket: Ticket) -> None:
+    """Tell the centre's staff about a ticket filed earlier, in a transaction of its own."""
     async with services.db.transaction() as session:
         stored = await session.get(Ticket, ticket.id)
         if stored is None:
             return
-        notification_id = await queue_staff(session, stored, "filed", text, utcnow())
-    await dispatch(services, [notification_id])
+        after_commit = await queue_ticket_filed(services, session, stored, utcnow())
+    if after_commit is not None:
+        await after_commit()
 
 
 async def pending(

@@ -56,8 +56,10 @@ async def file_ticket(ctx: TurnContext, effect: FileTicket) -> dict[str, Any]:
     ticket = await tickets.file(ctx.session, ctx.services.db.backend, new, number_for, ctx.now)
     # The transcript up to here belongs to this ticket; the next message starts afresh.
     await citizens.close_conversation(ctx.session, ctx.citizen, ctx.now)
-    on_filed = ctx.services.on_ticket_filed
-    if on_filed is not None:
-        ctx.after_commit.append(lambda: on_filed(ctx.services, ticket))
+    queue_filed = ctx.services.queue_ticket_filed
+    if queue_filed is not None:
+        after_commit = await queue_filed(ctx.services, ctx.session, ticket, ctx.now)
+        if after_commit is not None:
+            ctx.after_commit.append(after_commit)
     log.info("ticket filed (incomplete=%s, centre=%s)", effect.incomplete, new.centre or "-")
     return {"type": "ticket_filed", "number": ticket.number}

@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql import Insert
 
+from storage.backends.sqlite_inline import creator
+
 # Set while this task holds the write lock: only its transactions begin IMMEDIATE.
 _writing: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_writing", default=False)
 
@@ -35,8 +37,11 @@ class SQLiteBackend:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # hide_parameters: errors never carry citizens' text into the logs.
-        engine = create_async_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
+        # Statements run inline on the event loop, not on aiosqlite's threads (see
+        # sqlite_inline.py); hide_parameters: errors never carry citizens' text into the logs.
+        engine = create_async_engine(
+            url, async_creator=creator(database or ":memory:"), hide_parameters=True
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -46,15 +51,16 @@ class SQLiteBackend:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.execute("PRAGMA busy_timeout=0")  # SQLITE_BUSY is retried asynchronously
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
             # A write transaction (Database.transaction) begins IMMEDIATE: it takes the write
-            # lock up front, so another process (a CLI command beside the server) waits on
-            # busy_timeout instead of failing mid-transaction. A read (Database.sessions)
-            # begins DEFERRED: in WAL mode it never waits for, nor holds up, the writer.
+            # lock up front, so another process (a CLI command beside the server) waits for
+            # it (retried asynchronously) instead of failing mid-transaction. A read
+            # (Database.sessions) begins DEFERRED: in WAL mode it never waits for, nor holds
+            # up, the writer.
             # (Reads that began IMMEDIATE queued behind every write in SQLite's busy handler,
             # which sleeps up to 100 ms a try: the top hot spot under load.)
             connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")

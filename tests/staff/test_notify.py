@@ -10,10 +10,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import SERVICES_KEY, build_app
+from bot.simulator import WeChatSide
 from handlers.staff import lifecycle, notify, rating
 from handlers.staff.notify import group_number
 from storage.columns import utcnow
-from storage.models import Citizen, TicketNotification
+from storage.models import Citizen, Ticket, TicketNotification
+from tests.conftest import AES_KEY, APPID, TOKEN, WeChat
+from tests.journey import Citizen as JourneyCitizen
 from tests.staff.conftest import TEMPLATE_ID, act, file_ticket, login
 
 
@@ -125,6 +128,34 @@ async def test_wework_message_to_the_centre_on_filing(api, services, staff, fake
     assert f"/console/tickets/{ticket.number}" in content
     rows = await _notifications(services, ticket.id)
     assert [(r.audience, r.status, r.channel) for r in rows] == [("staff", "sent", "wework")]
+
+
+async def _filed_by_chat(client: TestClient) -> Ticket:
+    """A citizen files a request through the webhook; the ticket as stored."""
+    number = await JourneyCitizen(WeChat(client, WeChatSide(TOKEN, AES_KEY, APPID))).file_request()
+    async with client.app[SERVICES_KEY].db.sessions() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+    assert ticket is not None
+    return ticket
+
+
+async def test_filing_by_chat_tells_the_centre_after_commit(api, services, staff, fake_wework):
+    ticket = await _filed_by_chat(api)
+    # Queued in the filing transaction, sent after its commit, before the reply went out.
+    rows = await _notifications(services, ticket.id)
+    assert [(r.audience, r.kind, r.status, r.channel) for r in rows] == [
+        ("staff", "filed", "sent", "wework")
+    ]
+    assert [m["touser"] for m in fake_wework.sent] == ["wx-clerk-gl"]
+    assert group_number(ticket.number) in fake_wework.sent[0]["text"]["content"]
+
+
+async def test_filing_by_chat_without_wework_records_skipped(settings, fake_wework):
+    async with TestClient(TestServer(build_app(settings))) as client:
+        ticket = await _filed_by_chat(client)
+        rows = await _notifications(client.app[SERVICES_KEY], ticket.id)
+    assert fake_wework.sent == []
+    assert [(r.audience, r.kind, r.status) for r in rows] == [("staff", "filed", "skipped")]
 
 
 async def test_wework_skipped_quietly_when_not_configured(settings, fake_wework):
