@@ -1,4 +1,4 @@
-"""Quality of the shipped model on our own labelled messages (demo library, 90 cases, every
+"""Quality of the shipped model on our own labelled messages (demo library, 110 cases, every
 style a citizen writes in). These messages trained the model, so this guards what we ship;
 the estimates for unseen messages are cross-validated in benchmarks/caselib/README.md."""
 

@@ -30,13 +30,13 @@ def test_safety_targets_hold_on_dev_and_perturbed(rates):
 
 
 def test_truncated_fragments_are_rarely_answered_wrong(rates):
-    # Messages cut to their first 6-10 characters (often before the problem is named): 3 of
+    # Messages cut to their first 6-10 characters (often before the problem is named): 2 of
     # 180 answered with a wrong case, a known miss of the 1% target (benchmarks/caselib).
     assert rates["short"]["answered_wrong"] <= 0.02
 
 
 def test_reach_and_recall_on_dev(rates):
-    # The issue asks for 85% answered right; on this holdout the shipped model answers 80%
+    # The issue asks for 85% answered right; on this holdout the shipped model answers 81%
     # and offers the rest as a choice (benchmarks/caselib/README.md). This guards what we ship.
     r = rates["original"]
     assert r["right_answer_or_suggested"] >= 0.97
