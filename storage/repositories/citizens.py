@@ -25,7 +25,7 @@ _conversations = Conversation.__table__
 _deliveries = InboundDelivery.__table__
 _INSERT = insert(_citizens)
 # The SET clause is the parameters' keys (the columns a turn changed): one compiled form each.
-_UPDATE = update(_citizens).where(_citizens.c.openid == bindparam("citizen"))
+_UPDATE = core.Hot(update(_citizens).where(_citizens.c.openid == bindparam("citizen")))
 _OPEN_CONVERSATION = insert(_conversations)
 _CLOSE_CONVERSATION = (
     update(_conversations)
@@ -58,7 +58,7 @@ _SELECT = select(*(_citizens.c[name] for name in _COLUMNS)).where(
 # restart at 1) and read the citizen, unless its delivery was handled already: one round trip
 # instead of three (delivery check, rate window, citizen). SET expressions see the old row.
 _start = bindparam("window", type_=UTCDateTime())
-_ARRIVE = (
+_ARRIVE = core.Hot(
     update(_citizens)
     .where(
         _citizens.c.openid == bindparam("citizen"),
@@ -91,13 +91,13 @@ async def arrive(
     None, with nothing changed, when `key` has a delivery record already or the citizen is
     not known yet (then see deliveries.get, and create with counted=True).
     """
-    row = (
-        await core.execute(
-            session, _ARRIVE, {"citizen": openid, "delivery_key": key, "window": window_of(now)}
-        )
-    ).first()
-    if row is None:
+    rows = await _ARRIVE.run(
+        session,
+        {"citizen": openid, "delivery_key": key, "window": window_of(now), "updated_at": now},
+    )
+    if not rows:
         return None
+    row = rows[0]
     citizen = CitizenRow(openid, *row[1:])
     citizen.loaded = _values(citizen)
     return int(row[0]), citizen
@@ -145,9 +145,7 @@ async def save(session: AsyncSession, citizen: CitizenRow) -> None:
     }
     if not changed:
         return
-    await core.execute(
-        session, _UPDATE, {**changed, "updated_at": utcnow(), "citizen": citizen.openid}
-    )
+    await _UPDATE.run(session, {**changed, "updated_at": utcnow(), "citizen": citizen.openid})
     citizen.loaded = _values(citizen)
 
 
