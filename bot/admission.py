@@ -90,6 +90,9 @@ class Admission:
         Raises QueueFull when it could neither start nor be queued.
         """
         if self._queued_for[incoming.openid] == 0:
+            if self.waiting == 0 and not self.slots.locked():  # a slot is free: no wait
+                await self.slots.acquire()
+                return asyncio.ensure_future(self._run(incoming))
             # Wait for a slot only while the turn is expected to finish in time, too, and then
             # for half the time left at most: the estimate may be off by half, and the rest
             # covers time not seen here (before the handler ran, the answer's way back).

@@ -142,3 +142,16 @@ async def test_sustained_overload_is_answered_well_before_the_deadline() -> None
     # drew near (median ~0.8 s here), so any time it had waited unseen came on top.
     assert answered[len(answered) // 2] < deadline_s / 4, answered
     assert sorted(turns.handled) == sorted(f"o{i}" for i in range(arrivals))  # each once
+
+
+async def test_a_free_slot_is_taken_even_after_slow_turns() -> None:
+    """The estimate only decides whether to wait: with a slot free the turn starts at once,
+    however slow recent turns were (say, while the database stalled)."""
+    turns = BlockingTurns(0.0)
+    admission = Admission(turns, max_in_flight=2, consumers=1)  # type: ignore[arg-type]
+    admission.turn_s = 10.0  # longer than the whole deadline
+    incoming = Incoming(openid="o1", key="msg:1", kind="text", inbound=None)
+    turn = await admission.start_turn(incoming, time.monotonic() + 1.0)
+    assert turn is not None
+    assert (await turn).reply_text == "reply"
+    assert admission.queue.empty()
