@@ -70,7 +70,7 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
     admission = Admission(
         turns,
         max_in_flight=int(extra.get("DOUDI_MAX_TURNS_IN_FLIGHT", "16")),
-        queue_size=int(extra.get("DOUDI_TURN_QUEUE", "1000")),
+        queue_size=int(extra.get("DOUDI_TURN_QUEUE", "10000")),
     )
     webhook = Webhook(protocol, turns, settings.turn_deadline_s, admission)
 

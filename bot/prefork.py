@@ -41,7 +41,7 @@ def _worker(settings: Settings, host: str, port: int) -> None:
 
     from bot.app import build_app
     from bot.logs import configure_logging
-    from bot.loop import new_event_loop
+    from bot.loop import LISTEN_BACKLOG, new_event_loop
 
     configure_logging()
     app = build_app(settings)
@@ -50,6 +50,7 @@ def _worker(settings: Settings, host: str, port: int) -> None:
         host=host,
         port=port,
         reuse_port=True,
+        backlog=LISTEN_BACKLOG,
         print=None,
         access_log=None,
         loop=new_event_loop(),

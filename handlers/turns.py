@@ -16,7 +16,7 @@ from handlers.dispatcher import Dispatcher
 from handlers.incoming import Incoming
 from handlers.services import Services
 from storage.columns import utcnow
-from storage.repositories import citizens, deliveries, messages, ratelimit
+from storage.repositories import citizens, deliveries, messages
 from storage.repositories import outbox as outbox_repo
 
 log = logging.getLogger(__name__)
@@ -77,20 +77,32 @@ class TurnService:
                 log.info("re-delivery of %s answered from the record", incoming.kind)
                 return known
         async with db.transaction(lock_key=lock_key) as session:
-            record = await deliveries.get(session, incoming.key)
-            if record is not None:  # the first delivery finished while we waited for the lock
-                reply = record.reply_text if record.status == "done" else None
-                return TurnOutcome(reply, duplicate=True)
             now = utcnow()
-            if incoming.kind not in NOT_FROM_CITIZEN:
-                sent = await ratelimit.hit(session, db.backend, incoming.openid, now)
-                if sent > RATE_LIMIT_PER_MINUTE:
-                    reply = SLOW_DOWN if sent == RATE_LIMIT_PER_MINUTE + 1 else None
-                    await deliveries.record(session, incoming.key, now, reply)
-                    log.info("rate limit: %s over %d/min", mask_openid(incoming.openid), sent - 1)
-                    return TurnOutcome(reply)
-            citizen = await citizens.get_or_create(session, incoming.openid, now)
-            if incoming.kind not in NOT_FROM_CITIZEN:
+            from_citizen = incoming.kind not in NOT_FROM_CITIZEN
+            # The usual message: delivery check, flood window and citizen in one statement.
+            arrived = (
+                await citizens.arrive(session, incoming.openid, incoming.key, now)
+                if from_citizen
+                else None
+            )
+            if arrived is None:
+                record = await deliveries.get(session, incoming.key)
+                if record is not None:  # the first delivery finished while we waited
+                    reply = record.reply_text if record.status == "done" else None
+                    return TurnOutcome(reply, duplicate=True)
+                if from_citizen:  # under the lock, arrive found no row: a new citizen
+                    citizen = await citizens.create(session, incoming.openid, now, counted=True)
+                else:
+                    citizen = await citizens.get_or_create(session, incoming.openid, now)
+                sent = 1
+            else:
+                sent, citizen = arrived
+            if from_citizen and sent > RATE_LIMIT_PER_MINUTE:
+                reply = SLOW_DOWN if sent == RATE_LIMIT_PER_MINUTE + 1 else None
+                await deliveries.record(session, incoming.key, now, reply)
+                log.info("rate limit: %s over %d/min", mask_openid(incoming.openid), sent - 1)
+                return TurnOutcome(reply)
+            if from_citizen:
                 citizen.last_inbound_at = now
             conversation_id = await citizens.current_conversation(session, citizen, now)
             if incoming.kind != "timer":  # a timer is not something the citizen said

@@ -37,6 +37,10 @@ class Citizen(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     # The customer-service API only reaches a citizen within 48 h of their last message.
     last_inbound_at: Mapped[datetime | None]
+    # The flood limit: messages counted in the one-minute window that started at
+    # rate_window_start (storage/repositories/citizens.arrive).
+    rate_window_start: Mapped[datetime | None]
+    rate_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -301,16 +305,6 @@ class StaffSetting(Base):
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_by: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class RateWindow(Base):
-    """Messages a citizen sent in the current one-minute window (the flood limit)."""
-
-    __tablename__ = "rate_windows"
-
-    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[datetime]
-    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OutboxItem(Base):

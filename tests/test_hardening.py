@@ -25,7 +25,7 @@ from handlers import outbox, timers
 from handlers.turns import RATE_LIMIT_PER_MINUTE, SLOW_DOWN
 from storage.columns import utcnow
 from storage.db import Database
-from storage.models import Citizen, Message, OutboxItem, RateWindow, Ticket, TicketEvent
+from storage.models import Citizen, Message, OutboxItem, Ticket, TicketEvent
 from storage.repositories import outbox as outbox_repo
 from tests.conftest import AES_KEY, APPID, TOKEN, WeChat, _truncate, new_openid
 from tests.journey import ANSWERS, PROBLEM
@@ -66,9 +66,9 @@ async def test_flood_gets_one_slow_down_and_is_not_processed(wechat: WeChat, cli
     # When the minute has passed, the citizen is served again.
     async with app[DB_KEY].transaction() as session:
         await session.execute(
-            update(RateWindow)
-            .where(RateWindow.openid == openid)
-            .values(window_start=utcnow() - timedelta(minutes=1))
+            update(Citizen)
+            .where(Citizen.openid == openid)
+            .values(rate_window_start=utcnow() - timedelta(minutes=1))
         )
     assert "查询进度" in await wechat.say(message_xml(openid, "text", Content="你好"))
 

@@ -184,6 +184,22 @@ def check_database(url: str, result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def processed(url: str) -> dict[str, int]:
+    """Inbound messages stored, and how many of them more than once (each must run once)."""
+
+    async def read(db: AsyncConnection) -> dict[str, int]:
+        stored = await db.scalar(text("SELECT count(*) FROM messages WHERE direction='in'"))
+        twice = await db.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT wechat_msg_id FROM messages WHERE direction='in' "
+                "GROUP BY wechat_msg_id HAVING count(*) > 1) t"
+            )
+        )
+        return {"messages_in": int(stored or 0), "messages_processed_twice": int(twice or 0)}
+
+    return on_database(url, read)  # type: ignore[no-any-return]
+
+
 def database_bytes(url: str) -> int:
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
@@ -403,7 +419,9 @@ def main() -> None:
                     "--run",
                     "ovl",
                 )
-                results["overload"] = measure("overload", url, run, cpu_seconds(pids) - before)
+                cpu = cpu_seconds(pids) - before
+            run["database"] = processed(url)
+            results["overload"] = measure("overload", url, run, cpu)
         if "memory" in only:
             url = f"sqlite+aiosqlite:///{work}/memory.db"
             migrate(url)

@@ -64,7 +64,15 @@ def command(host: str, port: int, workers: int) -> None:
 
         raise SystemExit(run_workers(settings, host, port, workers))
     from bot.app import build_app
-    from bot.loop import new_event_loop
+    from bot.loop import LISTEN_BACKLOG, new_event_loop
 
     app = build_app(settings)
-    web.run_app(app, host=host, port=port, print=None, access_log=None, loop=new_event_loop())
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        backlog=LISTEN_BACKLOG,
+        print=None,
+        access_log=None,
+        loop=new_event_loop(),
+    )

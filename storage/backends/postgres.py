@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql import Insert
 
@@ -90,3 +91,34 @@ class PostgresBackend:
         value = await session.scalar(text("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date"))
         assert isinstance(value, date)
         return value
+
+
+def driver_fetch(
+    raw: Any, dialect: Any
+) -> Callable[[str, list[Any]], Awaitable[list[tuple[Any, ...]]]] | None:
+    """For storage.core.Hot: run SQL on the asyncpg connection itself, once SQLAlchemy's
+    adapter has begun the transaction there (until then, the usual path begins it).
+    Errors are translated as the adapter does (IntegrityError stays IntegrityError)."""
+    adapted = raw.dbapi_connection
+    if getattr(adapted, "_transaction", None) is None:
+        return None
+    connection = raw.driver_connection
+
+    async def fetch(sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        try:
+            return [tuple(row) for row in await connection.fetch(sql, *values)]
+        except Exception as error:
+            try:
+                adapted._handle_exception(error)
+            except dialect.loaded_dbapi.Error as translated:
+                raise DBAPIError.instance(
+                    sql,
+                    values,
+                    translated,
+                    dialect.loaded_dbapi.Error,
+                    hide_parameters=True,
+                    dialect=dialect,
+                ) from error
+            raise
+
+    return fetch

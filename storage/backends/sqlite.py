@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -13,10 +14,11 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql import Insert
 
-from storage.backends.sqlite_inline import creator
+from storage.backends.sqlite_inline import InlineConnection, creator
 
 # Set while this task holds the write lock: only its transactions begin IMMEDIATE.
 _writing: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_writing", default=False)
@@ -99,3 +101,29 @@ class SQLiteBackend:
         # China has had no daylight saving since 1991: Asia/Shanghai is UTC+8 all year.
         value = await session.scalar(text("SELECT date('now', '+8 hours')"))
         return date.fromisoformat(str(value))
+
+
+def driver_fetch(
+    raw: Any, dialect: Any
+) -> Callable[[str, list[Any]], Awaitable[list[tuple[Any, ...]]]] | None:
+    """For storage.core.Hot: run SQL on the sqlite3 connection itself, inside a write
+    transaction (it holds the write lock since BEGIN IMMEDIATE, so SQLITE_BUSY, which
+    InlineConnection would retry, cannot occur)."""
+    inline = raw.driver_connection
+    if not _writing.get() or not isinstance(inline, InlineConnection):
+        return None
+    connection = inline.sqlite()
+
+    async def fetch(sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        try:
+            cursor = connection.execute(sql, values)
+            try:
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                sql, values, error, sqlite3.Error, hide_parameters=True, dialect=dialect
+            ) from error
+
+    return fetch

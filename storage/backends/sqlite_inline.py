@@ -172,6 +172,10 @@ class InlineConnection:
             raise ValueError("Connection closed")  # what aiosqlite raises; the dialect maps it
         return self._conn
 
+    def sqlite(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself (storage.core.Hot runs fixed statements on it)."""
+        return self._open()
+
     def cursor(self) -> _CursorContext:
         return _CursorContext(self._open())
 

@@ -13,18 +13,19 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, case, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import core
-from storage.columns import utcnow
-from storage.models import Citizen, Conversation
+from storage.columns import UTCDateTime, utcnow
+from storage.models import Citizen, Conversation, InboundDelivery
 
 _citizens = Citizen.__table__
 _conversations = Conversation.__table__
+_deliveries = InboundDelivery.__table__
 _INSERT = insert(_citizens)
 # The SET clause is the parameters' keys (the columns a turn changed): one compiled form each.
-_UPDATE = update(_citizens).where(_citizens.c.openid == bindparam("citizen"))
+_UPDATE = core.Hot(update(_citizens).where(_citizens.c.openid == bindparam("citizen")))
 _OPEN_CONVERSATION = insert(_conversations)
 _CLOSE_CONVERSATION = (
     update(_conversations)
@@ -53,26 +54,82 @@ _SELECT = select(*(_citizens.c[name] for name in _COLUMNS)).where(
 )
 
 
+# A message from the citizen: count it in the flood window (on in the same minute, else
+# restart at 1) and read the citizen, unless its delivery was handled already: one round trip
+# instead of three (delivery check, rate window, citizen). SET expressions see the old row.
+_start = bindparam("window", type_=UTCDateTime())
+_ARRIVE = core.Hot(
+    update(_citizens)
+    .where(
+        _citizens.c.openid == bindparam("citizen"),
+        ~exists().where(_deliveries.c.key == bindparam("delivery_key")),
+    )
+    .values(
+        rate_count=case(
+            (_citizens.c.rate_window_start == _start, _citizens.c.rate_count + 1), else_=1
+        ),
+        rate_window_start=_start,
+    )
+    .returning(_citizens.c.rate_count, *(_citizens.c[name] for name in _COLUMNS))
+)
+
+
+def window_of(now: datetime) -> datetime:
+    """The start of the flood limit's one-minute window `now` falls in."""
+    return now.replace(second=0, microsecond=0)
+
+
 def _values(citizen: CitizenRow) -> tuple[Any, ...]:
     return tuple(getattr(citizen, name) for name in _COLUMNS)
+
+
+async def arrive(
+    session: AsyncSession, openid: str, key: str, now: datetime
+) -> tuple[int, CitizenRow] | None:
+    """A message `key` from the citizen: its count in this minute's window, and the citizen.
+
+    None, with nothing changed, when `key` has a delivery record already or the citizen is
+    not known yet (then see deliveries.get, and create with counted=True).
+    """
+    rows = await _ARRIVE.run(
+        session,
+        {"citizen": openid, "delivery_key": key, "window": window_of(now), "updated_at": now},
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    citizen = CitizenRow(openid, *row[1:])
+    citizen.loaded = _values(citizen)
+    return int(row[0]), citizen
+
+
+async def create(
+    session: AsyncSession, openid: str, now: datetime, counted: bool = False
+) -> CitizenRow:
+    """A new citizen (the openid must be new); `counted`: their first message this minute
+    counts in their flood window (an existing citizen's is counted by `arrive`)."""
+    citizen = CitizenRow(openid=openid)
+    await core.execute(
+        session,
+        _INSERT,
+        {
+            "openid": openid,
+            **dict(zip(_COLUMNS, _values(citizen), strict=True)),
+            "rate_window_start": window_of(now) if counted else None,
+            "rate_count": 1 if counted else 0,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    citizen.loaded = _values(citizen)
+    return citizen
 
 
 async def get_or_create(session: AsyncSession, openid: str, now: datetime) -> CitizenRow:
     row = (await core.execute(session, _SELECT, {"openid": openid})).first()
     if row is None:
-        citizen = CitizenRow(openid=openid)
-        await core.execute(
-            session,
-            _INSERT,
-            {
-                "openid": openid,
-                **dict(zip(_COLUMNS, _values(citizen), strict=True)),
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-    else:
-        citizen = CitizenRow(openid, *row)
+        return await create(session, openid, now)
+    citizen = CitizenRow(openid, *row)
     citizen.loaded = _values(citizen)
     return citizen
 
@@ -88,9 +145,7 @@ async def save(session: AsyncSession, citizen: CitizenRow) -> None:
     }
     if not changed:
         return
-    await core.execute(
-        session, _UPDATE, {**changed, "updated_at": utcnow(), "citizen": citizen.openid}
-    )
+    await _UPDATE.run(session, {**changed, "updated_at": utcnow(), "citizen": citizen.openid})
     citizen.loaded = _values(citizen)
 
 

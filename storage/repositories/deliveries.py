@@ -18,7 +18,7 @@ KEEP_FOR = timedelta(hours=1)
 # SQLAlchemy's compiled cache serves them and no ORM unit of work is involved.
 _table = InboundDelivery.__table__
 _SELECT = select(_table.c.status, _table.c.reply_text).where(_table.c.key == bindparam("key"))
-_INSERT = insert(_table)
+_INSERT = core.Hot(insert(_table))
 
 
 class Delivery(NamedTuple):
@@ -35,9 +35,8 @@ async def get(db: AsyncSession | AsyncConnection, key: str) -> Delivery | None:
 async def record(
     session: AsyncSession, key: str, now: datetime, reply_text: str | None, status: str = "done"
 ) -> None:
-    await core.execute(
+    await _INSERT.run(
         session,
-        _INSERT,
         {
             "key": key,
             "status": status,

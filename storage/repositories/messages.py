@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import core
 from storage.models import Message
 
-# Built once: a Core INSERT on the table (no unit of work, no identity map) whose compiled
-# form SQLAlchemy caches. The new id comes from lastrowid on SQLite, RETURNING on PostgreSQL.
-_INSERT = insert(Message.__table__)
+# Built once: a Core INSERT on the table (no unit of work, no identity map), run on the
+# driver's connection (storage.core.Hot); RETURNING gives the new id on both databases.
+_INSERT = core.Hot(insert(Message.__table__).returning(Message.__table__.c.id))
 
 
 async def add(
@@ -32,9 +32,8 @@ async def add(
     delivery: str = "",
 ) -> int:
     """Store one message; returns its id."""
-    result = await core.execute(
+    rows = await _INSERT.run(
         session,
-        _INSERT,
         {
             "openid": openid,
             "conversation_id": conversation_id,
@@ -48,7 +47,7 @@ async def add(
             "created_at": now,
         },
     )
-    return int(result.inserted_primary_key[0])
+    return int(rows[0][0])
 
 
 async def set_delivery(

@@ -1,0 +1,67 @@
+"""storage.core.Hot: fixed statements on the driver's connection behave as through SQLAlchemy."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from storage.columns import utcnow
+from storage.db import Database
+from storage.models import InboundDelivery, Message
+from storage.repositories import citizens, deliveries, messages
+
+
+async def test_errors_are_sqlalchemy_errors_without_parameters(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        now = utcnow()
+        with pytest.raises(IntegrityError) as raised:
+            async with db.transaction(lock_key="citizen:o_hot") as session:
+                await deliveries.record(session, "msg:hot", now, "first")
+                await deliveries.record(session, "msg:hot", now, "秘密 13800138000")
+        assert "13800138000" not in str(raised.value)  # parameters stay out of logs
+        async with db.sessions() as session:  # the transaction rolled back as a whole
+            assert await session.scalar(select(InboundDelivery.key)) is None
+    finally:
+        await db.dispose()
+
+
+async def test_values_round_trip_on_the_driver_and_the_usual_path(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        now = utcnow()
+        async with db.transaction(lock_key="citizen:o_hot") as session:  # the driver's
+            citizen = await citizens.create(session, "o_hot", now, counted=True)
+            citizen.dialog_state = {"step": "地址", "n": 1}
+            citizen.last_inbound_at = now
+            await citizens.save(session, citizen)
+            first = await messages.add(
+                session,
+                openid="o_hot",
+                conversation_id=None,
+                direction="in",
+                kind="text",
+                now=now,
+                text="你好",
+                payload={"a": [1, 2]},
+            )
+        async with db.sessions() as session, session.begin():  # not a write transaction
+            second = await messages.add(
+                session, openid="o_hot", conversation_id=None, direction="out", kind="text", now=now
+            )
+        assert second > first
+        async with db.transaction(lock_key="citizen:o_hot") as session:
+            arrived = await citizens.arrive(session, "o_hot", "msg:new", now)
+            assert arrived is not None
+            sent, again = arrived
+            assert sent == 2
+            assert again.dialog_state == {"step": "地址", "n": 1}
+            assert again.last_inbound_at == now  # aware UTC, as written
+            stored = list(await session.scalars(select(Message).order_by(Message.id)))
+        assert [(m.id, m.text, m.payload, m.created_at) for m in stored] == [
+            (first, "你好", {"a": [1, 2]}, now),
+            (second, "", {}, now),
+        ]
+    finally:
+        await db.dispose()
