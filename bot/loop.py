@@ -1,10 +1,14 @@
-"""The event loop `doudi serve` runs on: uvloop when installed, else asyncio's own; and the
-listening socket's backlog."""
+"""The event loop `doudi serve` runs on: uvloop when installed, else asyncio's own; the
+listening socket's backlog; and serving an app with both (one worker or each prefork worker)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 # Connections the kernel accepts for the server before it takes them (aiohttp's default is
 # 128). WeChat opens many connections at once under load; past the backlog the kernel drops
@@ -27,3 +31,20 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def new_event_loop() -> asyncio.AbstractEventLoop:
     factory = event_loop_factory() or asyncio.new_event_loop
     return factory()
+
+
+def serve(app: web.Application, host: str, port: int, *, reuse_port: bool = False) -> None:
+    """Run ``app`` until SIGINT/SIGTERM on the loop and backlog above (no banner, no access log:
+    the webhook logs its own masked lines)."""
+    from aiohttp import web
+
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        reuse_port=reuse_port,
+        backlog=LISTEN_BACKLOG,
+        print=None,
+        access_log=None,
+        loop=new_event_loop(),
+    )

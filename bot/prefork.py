@@ -37,24 +37,12 @@ MAX_QUICK_DEATHS = 5
 
 
 def _worker(settings: Settings, host: str, port: int) -> None:
-    from aiohttp import web
-
     from bot.app import build_app
     from bot.logs import configure_logging
-    from bot.loop import LISTEN_BACKLOG, new_event_loop
+    from bot.loop import serve
 
     configure_logging()
-    app = build_app(settings)
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        reuse_port=True,
-        backlog=LISTEN_BACKLOG,
-        print=None,
-        access_log=None,
-        loop=new_event_loop(),
-    )
+    serve(build_app(settings), host, port, reuse_port=True)
 
 
 def run_workers(settings: Settings, host: str, port: int, workers: int) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import click
-from aiohttp import web
 
 from bot.config import Settings
 from bot.logs import configure_logging
@@ -64,15 +63,6 @@ def command(host: str, port: int, workers: int) -> None:
 
         raise SystemExit(run_workers(settings, host, port, workers))
     from bot.app import build_app
-    from bot.loop import LISTEN_BACKLOG, new_event_loop
+    from bot.loop import serve
 
-    app = build_app(settings)
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        backlog=LISTEN_BACKLOG,
-        print=None,
-        access_log=None,
-        loop=new_event_loop(),
-    )
+    serve(build_app(settings), host, port)
