@@ -409,8 +409,7 @@ def observe(
     file (the same rows in the same order) share their original's group."""
     out = []
     for i, r in enumerate(rows):
-        ranked, feats = matcher.observe(r["query"], limit=5)
-        text, _ = matcher.prepare(r["query"])
+        ranked, feats, text = matcher.observe_message(r["query"], limit=5)
         group = f"{source}:{r['expect']}" if r["expect"] else f"{source}:#{i}"
         out.append(Observation(r["expect"], tuple(ranked), feats, variant, text, group))
     return out

@@ -505,8 +505,17 @@ class CaseMatcher:
         self, query: str, limit: int = 5
     ) -> tuple[list[tuple[str, float]], dict[str, float]]:
         """Ranked cases and the confidence features of the top case (calibration input)."""
+        ranked, feats, _ = self.observe_message(query, limit)
+        return ranked, feats
+
+    def observe_message(
+        self, query: str, limit: int = 5
+    ) -> tuple[list[tuple[str, float]], dict[str, float], str]:
+        """``observe`` plus the canonical message text (the intent model's input), from the
+        one analysis of the message."""
         q = self._candidates(query)
-        return ([(doc.id, s) for s, doc, _, _ in q.scored[:limit]], confidence_features(q))
+        ranked = [(doc.id, s) for s, doc, _, _ in q.scored[:limit]]
+        return ranked, confidence_features(q), q.canon
 
     @staticmethod
     def _keyword_evidence(
