@@ -130,6 +130,18 @@ def loadgen(url: str, api_port: int, *args: str) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
+def open_loop(
+    port: int, api_port: int, rate: float, seconds: float, concurrency: int, run: str
+) -> dict[str, Any]:
+    """New citizens arriving at a fixed rate, whatever the server's pace (overload, memory)."""
+    return loadgen(
+        f"http://127.0.0.1:{port}/wechat",
+        api_port,
+        *("--mode", "open", "--rate", str(rate), "--seconds", str(seconds)),
+        *("--concurrency", str(concurrency), "--run", run),
+    )
+
+
 def on_database(url: str, work: Any, autocommit: bool = False) -> Any:
     """Run `await work(connection)` in one transaction on `url` (from synchronous code)."""
 
@@ -405,20 +417,7 @@ def main() -> None:
             port, api = free_port(), free_port()
             with doudi(url, port, api) as pids:
                 before = cpu_seconds(pids)
-                run = loadgen(
-                    f"http://127.0.0.1:{port}/wechat",
-                    api,
-                    "--mode",
-                    "open",
-                    "--rate",
-                    str(rate),
-                    "--seconds",
-                    str(args.overload_seconds),
-                    "--concurrency",
-                    "1000",
-                    "--run",
-                    "ovl",
-                )
+                run = open_loop(port, api, rate, args.overload_seconds, 1000, "ovl")
                 cpu = cpu_seconds(pids) - before
             run["database"] = processed(url)
             results["overload"] = measure("overload", url, run, cpu)
@@ -429,20 +428,7 @@ def main() -> None:
             with doudi(url, port, api) as pids:
                 loadgen(f"http://127.0.0.1:{port}/wechat", api, "--citizens", "5", "--run", "warm")
                 rss0, size0 = rss_mb(pids), database_bytes(url)
-                run = loadgen(
-                    f"http://127.0.0.1:{port}/wechat",
-                    api,
-                    "--mode",
-                    "open",
-                    "--rate",
-                    "60",
-                    "--seconds",
-                    str(args.intakes / 60),
-                    "--concurrency",
-                    "64",
-                    "--run",
-                    "mem",
-                )
+                run = open_loop(port, api, 60, args.intakes / 60, 64, "mem")
                 rss1, size1 = rss_mb(pids), database_bytes(url)
             scale = 10_000 / max(1, run["requests"])
             results["memory"] = {
@@ -473,7 +459,16 @@ def main() -> None:
                 )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    Path(args.out).write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    # A partial run (--only) updates its parts and keeps the others' last results; each part
+    # carries the machine and time it was measured at.
+    out = Path(args.out)
+    merged = json.loads(out.read_text()) if out.exists() else {}
+    merged.pop("machine", None)  # the layout before parts carried their own
+    machine = results.pop("machine")
+    for name, part in results.items():
+        merged[name] = {**part, "measured": machine} if isinstance(part, dict) else part
+    merged["last_run"] = machine
+    out.write_text(json.dumps(merged, ensure_ascii=False, indent=2) + "\n")
     print(f"results written to {args.out}")
 
 
