@@ -36,8 +36,8 @@ def test_truncated_fragments_are_rarely_answered_wrong(rates):
 
 
 def test_reach_and_recall_on_dev(rates):
-    # The issue asks for 85% answered right; on this holdout the shipped model answers 81%
+    # The issue asks for 85% answered right; on this holdout the shipped model answers 83%
     # and offers the rest as a choice (benchmarks/caselib/README.md). This guards what we ship.
     r = rates["original"]
     assert r["right_answer_or_suggested"] >= 0.97
-    assert r["answered_right"] >= 0.78
+    assert r["answered_right"] >= 0.82
