@@ -28,7 +28,7 @@ from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.loop import event_loop_factory  # noqa: E402
+from bot.loop import event_loop_factory, freeze_heap  # noqa: E402
 from bot.simulator import WeChatSide  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.conftest import WeChat  # noqa: E402
@@ -63,7 +63,9 @@ async def main(
     settings = Settings(
         database_url=database, wechat_token="t", wechat_aes_key=AES_KEY, wechat_appid="wx1"
     )
-    async with TestClient(TestServer(build_app(settings))) as client:
+    app = build_app(settings)
+    app.on_startup.append(freeze_heap)  # as `doudi serve` does
+    async with TestClient(TestServer(app)) as client:
         wechat = WeChat(client, WeChatSide("t", AES_KEY, "wx1"))
         await Citizen(wechat).file_request()  # warm up: imports, caches, connections
         profiler = None
