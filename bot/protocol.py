@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from xml.etree.ElementTree import fromstring
 
 from wechatpy import create_reply, parse_message
 from wechatpy.crypto import WeChatCrypto
@@ -22,10 +23,11 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW_S = 300
 
 # XML 1.0 forbids these; WeChat users can still type some of them. Stripped, not rejected.
-_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])  # the same
 # Entities can only be declared inside a DTD, so refusing DTDs refuses every entity attack.
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_DTD_TEXT = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 class ProtocolError(Exception):
@@ -87,7 +89,7 @@ class WeChatProtocol:
         if len(body) > MAX_BODY_BYTES:
             raise ProtocolError(413, "body too large")
         self._check_query(query, now)
-        xml = self._clean(body)
+        xml: bytes | str = self._clean(body)
         encrypted = query.get("encrypt_type", "raw").lower() == "aes"
         if encrypted:
             if self.crypto is None:
@@ -110,19 +112,34 @@ class WeChatProtocol:
 
     @staticmethod
     def _clean(raw: bytes) -> bytes:
-        xml = _CONTROL_BYTES.sub(b"", raw)
+        xml = raw.translate(None, _CONTROL_BYTES)  # a fifth of the regex's time
         if _DTD.search(xml):
             raise ProtocolError(400, "DOCTYPE or entity declarations are not accepted")
         return xml
 
-    def _decrypt(self, xml: bytes, query: dict[str, str]) -> bytes:
+    @staticmethod
+    def _clean_text(raw: str) -> str:
+        xml = _CONTROL_CHARS.sub("", raw)
+        if _DTD_TEXT.search(xml):
+            raise ProtocolError(400, "DOCTYPE or entity declarations are not accepted")
+        return xml
+
+    def _decrypt(self, xml: bytes, query: dict[str, str]) -> str:
         assert self.crypto is not None
         msg_signature = query.get("msg_signature", "")
         if not msg_signature:
             raise ProtocolError(403, "missing msg_signature")
         try:
+            # The envelope by the standard library's parser (expat, C; no DTD gets this far):
+            # half the time of wechatpy's xmltodict, which it skips when given the fields.
+            envelope = fromstring(xml)
+            if envelope.tag != "xml":
+                raise KeyError("xml")
+            encrypt = (envelope.findtext("Encrypt") or "").strip()
+            if not encrypt:
+                raise KeyError("Encrypt")
             plaintext = self.crypto.decrypt_message(
-                xml, msg_signature, query["timestamp"], query["nonce"]
+                {"Encrypt": encrypt}, msg_signature, query["timestamp"], query["nonce"]
             )
         except InvalidSignatureException:
             raise ProtocolError(403, "bad msg_signature") from None
@@ -130,10 +147,11 @@ class WeChatProtocol:
             raise ProtocolError(400, "message is for another AppID") from None
         except Exception as error:  # malformed XML, missing Encrypt, bad base64 or padding
             raise ProtocolError(400, f"cannot decrypt: {type(error).__name__}") from None
-        return self._clean(plaintext.encode("utf-8") if isinstance(plaintext, str) else plaintext)
+        # wechatpy decrypts to text and parses text: no round trip through bytes.
+        return self._clean_text(plaintext)
 
     @staticmethod
-    def _parse(xml: bytes) -> BaseMessage:
+    def _parse(xml: bytes | str) -> BaseMessage:
         try:
             message = parse_message(xml)
         except Exception as error:  # expat errors, a missing <xml> root or MsgType

@@ -3,11 +3,13 @@
 The state is a JSON-serialisable dict (see `initial_state` and docs/dialogs.md). The intake form
 itself is data (dialogs.flows); this module only walks it: ask what is missing, parse the
 answer, pick up anything else a message mentions, read back, file.
+
+A step never changes the state it is given, and the state it returns shares whatever the
+step left alone with it (copy-on-write, see `_Engine._own`): neither may be changed in place.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -146,6 +148,9 @@ def initial_state() -> dict[str, Any]:
     }
 
 
+_INITIAL_KEYS = frozenset(initial_state())
+
+
 def step(state: Mapping[str, Any] | None, inbound: Inbound, config: DialogConfig) -> Turn:
     """One inbound message (or effect result, or timer) -> new state, replies and effects."""
     engine = _Engine(state, inbound, config)
@@ -158,6 +163,24 @@ def step(state: Mapping[str, Any] | None, inbound: Inbound, config: DialogConfig
 
 def _iso(at: datetime) -> str:
     return at.isoformat()
+
+
+def _copy_intake(intake: dict[str, Any]) -> dict[str, Any]:
+    """An intake (or draft) the engine may change: its own copy of every container in it that
+    is changed in place (the rest is only ever replaced, or never changed)."""
+    copied = dict(intake)
+    for key in ("values", "retired", "asked", "fails", "last"):
+        if isinstance(copied.get(key), dict):
+            copied[key] = dict(copied[key])
+    for key in ("attachments", "case_ids"):
+        if isinstance(copied.get(key), list):
+            copied[key] = list(copied[key])
+    return copied
+
+
+# The parts of the state the engine changes in place, and how to copy each before it does;
+# every other part is only replaced by a new value.
+_COPY_BEFORE_CHANGE = {"intake": _copy_intake, "draft": _copy_intake, "offers": dict}
 
 
 def _attachment_dict(att: Attachment | None, kind: str, at: datetime) -> dict[str, Any]:
@@ -177,16 +200,21 @@ class _Engine:
         self.flow: Flow = config.intake_flow
         self.inbound = inbound
         self.at = inbound.at
-        st = copy.deepcopy(dict(state or {}))
-        for key, value in initial_state().items():
-            st.setdefault(key, value)
+        # Copy-on-write: a new top level; a part changed in place is copied first (_own).
+        st = dict(state or {})
+        if not _INITIAL_KEYS.issubset(st):
+            for key, value in initial_state().items():
+                st.setdefault(key, value)
         self.st = st
+        # id -> object of the parts this step copied (or made): its own to change. Holding
+        # the objects keeps their ids from being reused by others.
+        self._owned: dict[int, Any] = {}
         self.parts: list[str] = []
         self.effects: list[Effect] = []
         self.reask_needed = False
         for key in ("intake", "draft"):
-            if st.get(key):
-                self._migrate(st[key])
+            if st.get(key) and st[key].get("flow_version") != self.flow.version:
+                self._migrate(self._own(key))
         if st.get("intake") is None and st["mode"] == "intake":
             st["mode"] = "idle"
 
@@ -199,13 +227,24 @@ class _Engine:
         self.effects.append(effect)
 
     def rotate(self, key: str, options: tuple[str, ...]) -> str:
-        n = self.st["offers"].get(key, 0)
-        self.st["offers"][key] = n + 1
+        offers = self._own("offers")
+        n = offers.get(key, 0)
+        offers[key] = n + 1
         return options[n % len(options)]
+
+    def _own(self, key: str) -> Any:
+        """st[key], made this step's own first: copied the first time it is asked for, if it
+        is still the caller's (one of _COPY_BEFORE_CHANGE's parts)."""
+        value = self.st.get(key)
+        if value is not None and id(value) not in self._owned:
+            value = self.st[key] = _COPY_BEFORE_CHANGE[key](value)
+            self._owned[id(value)] = value
+        return value
 
     @property
     def intake(self) -> dict[str, Any] | None:
-        return self.st.get("intake")
+        """The intake in flight, this step's own to change."""
+        return self._own("intake")
 
     def turn(self) -> Turn:
         cancelled = any(isinstance(e, CancelTimers) for e in self.effects)
@@ -527,6 +566,7 @@ class _Engine:
         st = self.st
         st.update(mode="intake", faq=None, held=None, draft=None)
         intake = st["intake"] = self._new_intake(handoff)
+        self._owned[id(intake)] = intake
         intake["searched"] = searched
         intake["case_ids"] = list(case_ids or [])
         first = self.flow.fields[0]
@@ -782,10 +822,10 @@ class _Engine:
         self.say(m.HANDOFF_START)
         intake = self.intake
         if intake is None:
-            draft = self.st.get("draft")
-            if draft:
-                self.st.update(intake=draft, draft=None, mode="intake")
-                intake = draft
+            if self.st.get("draft"):
+                self.st.update(intake=self.st["draft"], draft=None, mode="intake")
+                intake = self.intake
+                assert intake is not None
             else:
                 self.start_intake(None, greet=False, handoff=True)
                 self.parts[-1] = m.HANDOFF_ASK_REQUEST

@@ -19,7 +19,7 @@ MAX_STEPS = 12
 
 
 async def run_dialog(ctx: TurnContext, inbound: Inbound) -> list[str]:
-    state = dict(ctx.citizen.dialog_state or {})
+    state = ctx.citizen.dialog_state or {}  # step copies only what it changes
     replies: list[str] = []
     pending: deque[Inbound] = deque([inbound])
     steps = 0

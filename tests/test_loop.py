@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import gc
 
 import pytest
 
@@ -35,3 +36,20 @@ def test_asyncio_without_uvloop(monkeypatch: pytest.MonkeyPatch) -> None:
         assert type(new).__module__.startswith("asyncio")
     finally:
         new.close()
+
+
+def test_serve_freezes_the_startup_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiohttp import web
+
+    started: list[web.Application] = []
+    monkeypatch.setattr(web, "run_app", lambda app, **_kwargs: started.append(app))
+    app = web.Application()
+    loop.serve(app, "127.0.0.1", 0)
+    assert started == [app] and app.on_startup[-1] is loop.freeze_heap
+
+    gc_was = gc.get_freeze_count()
+    try:
+        asyncio.run(loop.freeze_heap(app))
+        assert gc.get_freeze_count() > gc_was
+    finally:
+        gc.unfreeze()

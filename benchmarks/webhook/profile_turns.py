@@ -8,8 +8,9 @@
 Every message is signed, encrypted XML over real HTTP (aiohttp's TestClient), so the figure
 includes the client's part (~2-3 ms: sealing and opening). CPU time, not wall time: it is
 steadier on a shared machine. --profile writes a pyinstrument profile (pip install
-pyinstrument) to /tmp/doudi-profile.txt. The PostgreSQL database is emptied first (its
-public schema dropped): do not point it at one that matters.
+pyinstrument) to /tmp/doudi-profile.txt, or to --out. The PostgreSQL database is emptied
+first (its public schema dropped): do not point it at one that matters. Two runs at once
+(two worktrees) need their own --sqlite-file and --out, or they clobber each other's.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.loop import event_loop_factory  # noqa: E402
+from bot.loop import event_loop_factory, freeze_heap  # noqa: E402
 from bot.simulator import WeChatSide  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.conftest import WeChat  # noqa: E402
@@ -50,17 +51,21 @@ async def reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
-async def main(citizens: int, database: str | None, profile: bool) -> str | None:
+async def main(
+    citizens: int, database: str | None, profile: bool, sqlite_file: Path = SQLITE_FILE
+) -> str | None:
     """Prints CPU per message; returns the profile's text when asked for one."""
     if database is None:
-        database = f"sqlite+aiosqlite:///{SQLITE_FILE}"
+        database = f"sqlite+aiosqlite:///{sqlite_file}"
     else:
         await reset_postgres(database)
     upgrade(database)
     settings = Settings(
         database_url=database, wechat_token="t", wechat_aes_key=AES_KEY, wechat_appid="wx1"
     )
-    async with TestClient(TestServer(build_app(settings))) as client:
+    app = build_app(settings)
+    app.on_startup.append(freeze_heap)  # as `doudi serve` does
+    async with TestClient(TestServer(app)) as client:
         wechat = WeChat(client, WeChatSide("t", AES_KEY, "wx1"))
         await Citizen(wechat).file_request()  # warm up: imports, caches, connections
         profiler = None
@@ -90,13 +95,17 @@ if __name__ == "__main__":
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--database", help="a PostgreSQL URL; default: a fresh SQLite file")
     parser.add_argument("--asyncio", action="store_true", help="asyncio's own loop, not uvloop")
+    parser.add_argument("--out", type=Path, default=PROFILE_OUT, help="where --profile writes")
+    parser.add_argument(
+        "--sqlite-file", type=Path, default=SQLITE_FILE, help="the SQLite database (recreated)"
+    )
     args = parser.parse_args()
     if args.database is None:
-        for path in SQLITE_FILE.parent.glob(SQLITE_FILE.name + "*"):  # with -wal, -shm
+        for path in args.sqlite_file.parent.glob(args.sqlite_file.name + "*"):  # -wal, -shm
             path.unlink()
-    run = main(args.citizens, args.database, args.profile or args.p is not None)
+    run = main(args.citizens, args.database, args.profile or args.p is not None, args.sqlite_file)
     with asyncio.Runner(loop_factory=None if args.asyncio else event_loop_factory()) as runner:
         text = runner.run(run)
     if text is not None:
-        PROFILE_OUT.write_text(text)
-        print(f"profile written to {PROFILE_OUT}")
+        args.out.write_text(text)
+        print(f"profile written to {args.out}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable
@@ -97,7 +98,9 @@ class Chat:
         self.replies, self.effects = [], []
         queue = [inbound]
         while queue:
+            given = copy.deepcopy(self.state)
             turn = step(self.state, queue.pop(0), self.config)
+            assert self.state == given, "step changed the state it was given"
             dumped = json.dumps(turn.state, ensure_ascii=False)
             self.state = json.loads(dumped)  # the state must survive a JSON round trip
             assert self.state == turn.state
