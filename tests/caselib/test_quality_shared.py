@@ -23,16 +23,10 @@ def rates():
 
 
 def test_safety_targets_hold_on_dev_and_perturbed(rates):
+    # Every variant, messages cut to their first 6-10 characters ("short") included.
     for name, r in rates.items():
         assert r["no_case_answered"] <= 0.025, name
-        if name != "short":
-            assert r["answered_wrong"] <= 0.01, name
-
-
-def test_truncated_fragments_are_rarely_answered_wrong(rates):
-    # Messages cut to their first 6-10 characters (often before the problem is named): 2 of
-    # 180 answered with a wrong case, a known miss of the 1% target (benchmarks/caselib).
-    assert rates["short"]["answered_wrong"] <= 0.02
+        assert r["answered_wrong"] <= 0.01, name
 
 
 def test_reach_and_recall_on_dev(rates):
