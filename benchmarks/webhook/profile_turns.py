@@ -50,10 +50,12 @@ async def reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
-async def main(citizens: int, database: str | None, profile: bool) -> str | None:
+async def main(
+    citizens: int, database: str | None, profile: bool, sqlite_file: Path = SQLITE_FILE
+) -> str | None:
     """Prints CPU per message; returns the profile's text when asked for one."""
     if database is None:
-        database = f"sqlite+aiosqlite:///{SQLITE_FILE}"
+        database = f"sqlite+aiosqlite:///{sqlite_file}"
     else:
         await reset_postgres(database)
     upgrade(database)
@@ -90,13 +92,18 @@ if __name__ == "__main__":
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--database", help="a PostgreSQL URL; default: a fresh SQLite file")
     parser.add_argument("--asyncio", action="store_true", help="asyncio's own loop, not uvloop")
+    # Several people may profile on one machine: each with files of their own.
+    parser.add_argument("--sqlite-file", type=Path, default=SQLITE_FILE)
+    parser.add_argument("--profile-out", type=Path, default=PROFILE_OUT)
     args = parser.parse_args()
     if args.database is None:
-        for path in SQLITE_FILE.parent.glob(SQLITE_FILE.name + "*"):  # with -wal, -shm
+        for path in args.sqlite_file.parent.glob(args.sqlite_file.name + "*"):  # -wal, -shm
             path.unlink()
-    run = main(args.citizens, args.database, args.profile or args.p is not None)
+    run = main(
+        args.citizens, args.database, args.profile or args.p is not None, args.sqlite_file
+    )
     with asyncio.Runner(loop_factory=None if args.asyncio else event_loop_factory()) as runner:
         text = runner.run(run)
     if text is not None:
-        PROFILE_OUT.write_text(text)
-        print(f"profile written to {PROFILE_OUT}")
+        args.profile_out.write_text(text)
+        print(f"profile written to {args.profile_out}")
