@@ -17,13 +17,15 @@ function per backend). Errors are raised as SQLAlchemy's DBAPIError, as before.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
+
+from storage.backends import Fetch
 
 
 async def execute(
@@ -49,10 +51,9 @@ class _Prepared:
     results: tuple[Processor, ...]
 
 
-# SQL and its positional values -> the rows (tuples, unprocessed).
-Fetch = Callable[[str, list[Any]], Awaitable[list[tuple[Any, ...]]]]
-# In session.info: (the transaction, its Fetch).
+# In session.info: (the transaction, its Fetch); or the Fetch of the session's whole life.
 _DRIVER = "doudi.core.driver"
+_ATTACHED = "doudi.core.attached"
 
 
 class Hot:
@@ -114,11 +115,21 @@ class Hot:
         ]
 
 
+def attach(session: AsyncSession, fetch: Fetch | None) -> None:
+    """Hot statements of `session` run with `fetch` (None: the usual path), for the whole of
+    its transaction: storage.db.Database.transaction begins it on the connection itself."""
+    session.info[_ATTACHED] = fetch
+
+
 async def _driver(session: AsyncSession) -> Fetch | None:
     """Runs SQL on the driver connection of the session's transaction; None when this
     transaction cannot (see the backends' `driver_fetch`)."""
+    info = session.info
+    if _ATTACHED in info:
+        return info[_ATTACHED]  # type: ignore[no-any-return]
+    # A session of its own (not a Database.transaction): its current transaction's driver.
     transaction = session.sync_session.get_transaction()
-    cached = session.info.get(_DRIVER)
+    cached = info.get(_DRIVER)
     if cached is not None and cached[0] is transaction:
         return cached[1]  # type: ignore[no-any-return]
     connection = await session.connection()
@@ -130,5 +141,5 @@ async def _driver(session: AsyncSession) -> Fetch | None:
         from storage.backends import postgres as backend  # type: ignore[no-redef]
     fetch = backend.driver_fetch(raw, dialect)
     if fetch is not None:
-        session.info[_DRIVER] = (session.sync_session.get_transaction(), fetch)
+        info[_DRIVER] = (session.sync_session.get_transaction(), fetch)
     return fetch

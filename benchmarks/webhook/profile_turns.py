@@ -99,9 +99,7 @@ if __name__ == "__main__":
     if args.database is None:
         for path in args.sqlite_file.parent.glob(args.sqlite_file.name + "*"):  # -wal, -shm
             path.unlink()
-    run = main(
-        args.citizens, args.database, args.profile or args.p is not None, args.sqlite_file
-    )
+    run = main(args.citizens, args.database, args.profile or args.p is not None, args.sqlite_file)
     with asyncio.Runner(loop_factory=None if args.asyncio else event_loop_factory()) as runner:
         text = runner.run(run)
     if text is not None:

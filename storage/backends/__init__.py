@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any, Protocol
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Insert
+
+# Runs SQL (positional values) on a driver's connection: the rows, as tuples, unprocessed.
+Fetch = Callable[[str, list[Any]], Awaitable[list[tuple[Any, ...]]]]
 
 
 class Backend(Protocol):
@@ -26,8 +31,15 @@ class Backend(Protocol):
         False only when it surely would not (then a pre-check before the lock gains nothing)."""
         ...
 
-    async def lock(self, session: AsyncSession, key: str) -> None:
-        """Taken inside the transaction, released at its end (the cross-process part)."""
+    def begin(self, connection: Connection, key: str | None) -> None:
+        """After Connection.begin() of a write transaction, in a greenlet: whatever begins it
+        on the database, and the lock of `key` (the cross-process part, released at its
+        end)."""
+
+    def driver_fetch(self, raw: Any, dialect: Any) -> Fetch | None:
+        """For storage.core.Hot: runs SQL on the driver connection of `raw` (a pooled
+        connection), in its transaction; None when it cannot."""
+        ...
 
     def mutex(self, engine: AsyncEngine, key: str) -> AbstractAsyncContextManager[None]:
         """A lock across workers that is not a write transaction: for slow work such as HTTP."""

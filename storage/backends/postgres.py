@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql import Insert
+from sqlalchemy.util.concurrency import await_only
+
+from storage.backends import Fetch
 
 
 class PostgresBackend:
@@ -78,11 +82,23 @@ class PostgresBackend:
         # a SELECT per message) cost more than that rare wait saves.
         return self._holders[key] > 0
 
-    async def lock(self, session: AsyncSession, key: str) -> None:
-        # Transaction-scoped: released by commit or rollback, and by the server on a crash.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+    def begin(self, connection: Connection, key: str | None) -> None:
+        # asyncpg's transaction begins now rather than with the first statement, so that
+        # storage.core.Hot runs on the driver from the first statement on.
+        raw = connection.connection
+        adapted = raw.dbapi_connection
+        try:
+            await_only(adapted._start_transaction())
+        except Exception as error:
+            raise _translated(adapted, error, "BEGIN", [], connection.dialect) from error
+        if key is not None:
+            # Transaction-scoped: released by commit or rollback, and by the server on a crash.
+            fetch = driver_fetch(raw, connection.dialect)
+            assert fetch is not None
+            await_only(fetch(_LOCK, [key]))
+
+    def driver_fetch(self, raw: Any, dialect: Any) -> Fetch | None:
+        return driver_fetch(raw, dialect)
 
     def insert(self, table: Any) -> Insert:
         return pg_insert(table)
@@ -93,9 +109,30 @@ class PostgresBackend:
         return value
 
 
-def driver_fetch(
-    raw: Any, dialect: Any
-) -> Callable[[str, list[Any]], Awaitable[list[tuple[Any, ...]]]] | None:
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+
+
+def _translated(
+    adapted: Any, error: Exception, sql: str, values: list[Any], dialect: Any
+) -> Exception:
+    """As SQLAlchemy raises it (IntegrityError stays IntegrityError), parameters hidden."""
+    try:
+        adapted._handle_exception(error)
+    except dialect.loaded_dbapi.Error as translated:
+        return DBAPIError.instance(
+            sql,
+            values,
+            translated,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            dialect=dialect,
+        )
+    except Exception as other:  # not a database error: as it was
+        return other
+    return error
+
+
+def driver_fetch(raw: Any, dialect: Any) -> Fetch | None:
     """For storage.core.Hot: run SQL on the asyncpg connection itself, once SQLAlchemy's
     adapter has begun the transaction there (until then, the usual path begins it).
     Errors are translated as the adapter does (IntegrityError stays IntegrityError)."""
@@ -108,17 +145,6 @@ def driver_fetch(
         try:
             return [tuple(row) for row in await connection.fetch(sql, *values)]
         except Exception as error:
-            try:
-                adapted._handle_exception(error)
-            except dialect.loaded_dbapi.Error as translated:
-                raise DBAPIError.instance(
-                    sql,
-                    values,
-                    translated,
-                    dialect.loaded_dbapi.Error,
-                    hide_parameters=True,
-                    dialect=dialect,
-                ) from error
-            raise
+            raise _translated(adapted, error, sql, values, dialect) from error
 
     return fetch
