@@ -7,12 +7,16 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from storage import core
 from storage.backends import Backend, backend_for
+
+# Connections tried for a write transaction when BEGIN finds them closed by the server.
+_BEGIN_TRIES = 3
 
 
 class Database:
@@ -51,14 +55,24 @@ class Database:
 
     def _begin(self, lock_key: str | None) -> Connection:
         """A pooled connection with its write transaction begun (in a greenlet)."""
-        connection = self.engine.sync_engine.connect()
-        try:
-            connection.begin()  # SQLite: BEGIN IMMEDIATE, by the backend's "begin" event
-            self.backend.begin(connection, lock_key)
-        except BaseException:
-            connection.close()
-            raise
-        return connection
+        for attempt in range(1, _BEGIN_TRIES + 1):
+            connection = self.engine.sync_engine.connect()
+            try:
+                connection.begin()  # SQLite: BEGIN IMMEDIATE, by the backend's "begin" event
+                self.backend.begin(connection, lock_key)
+                return connection
+            except DBAPIError:
+                # A connection the server closed a moment ago (PostgreSQL; the pool noticed
+                # no earlier, see its checkout event) fails its BEGIN and was invalidated:
+                # nothing was done in it yet, so another is tried. Any other error is raised.
+                stale = connection.invalidated
+                connection.close()
+                if not stale or attempt == _BEGIN_TRIES:
+                    raise
+            except BaseException:
+                connection.close()
+                raise
+        raise AssertionError("unreachable")
 
     def mutex(self, key: str) -> AbstractAsyncContextManager[None]:
         """Held across workers while doing slow work (e.g. HTTP); not a write transaction."""

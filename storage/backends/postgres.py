@@ -8,11 +8,12 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Insert
 from sqlalchemy.util.concurrency import await_only
 
@@ -26,16 +27,28 @@ class PostgresBackend:
     def create_engine(self, url: str) -> AsyncEngine:
         if url.startswith("postgresql://"):
             url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
-        return create_async_engine(
+        engine = create_async_engine(
             url,
             pool_size=10,
             max_overflow=20,
-            pool_pre_ping=True,
             # An unreachable server fails a turn in seconds (the webhook then apologises)
             # instead of asyncpg's default 60 s; parameters (citizens' text) stay out of logs.
             connect_args={"timeout": 3},
             hide_parameters=True,
         )
+
+        @event.listens_for(engine.sync_engine, "checkout")
+        def _on_checkout(_dbapi: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+            # Instead of pool_pre_ping, which asked the server on every checkout (BEGIN, an
+            # empty query, ROLLBACK: three round trips of a turn's dozen): asyncpg knows
+            # without asking when the server closed the connection (a restart, an outage, a
+            # terminated backend). Then this connection and every older pooled one are
+            # replaced (SQLAlchemy's InvalidatePoolError); a statement that fails for a lost
+            # connection does the same through SQLAlchemy's disconnect handling.
+            if record.driver_connection.is_closed():
+                raise InvalidatePoolError()
+
+        return engine
 
     def __init__(self) -> None:
         # Transactions of this process holding or waiting for each lock key (see may_wait).
@@ -90,7 +103,12 @@ class PostgresBackend:
         try:
             await_only(adapted._start_transaction())
         except Exception as error:
-            raise _translated(adapted, error, "BEGIN", [], connection.dialect) from error
+            translated = _translated(adapted, error, "BEGIN", [], connection.dialect)
+            if isinstance(translated, DBAPIError) and connection.dialect.is_disconnect(
+                translated.orig, adapted, None
+            ):
+                connection.invalidate(translated)  # closed by the server: Database retries
+            raise translated from error
         if key is not None:
             # Transaction-scoped: released by commit or rollback, and by the server on a crash.
             fetch = driver_fetch(raw, connection.dialect)
