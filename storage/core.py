@@ -25,7 +25,7 @@ from sqlalchemy import Executable, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
 
-from storage.backends import Fetch
+from storage.backends import Driver
 
 
 async def execute(
@@ -50,8 +50,14 @@ class _Prepared:
     binds: tuple[tuple[str | None, Any, Processor], ...]
     results: tuple[Processor, ...]
 
+    def values(self, params: Mapping[str, Any]) -> list[Any]:
+        return [
+            value if name is None else params[name] if proc is None else proc(params[name])
+            for name, value, proc in self.binds
+        ]
 
-# In session.info: (the transaction, its Fetch); or the Fetch of the session's whole life.
+
+# In session.info: (the transaction, its Driver); or the Driver of the session's whole life.
 _DRIVER = "doudi.core.driver"
 _ATTACHED = "doudi.core.attached"
 
@@ -61,10 +67,13 @@ class Hot:
 
     def __init__(self, statement: UpdateBase) -> None:
         self.statement = statement
-        self._prepared: dict[tuple[str, tuple[str, ...]], _Prepared | None] = {}
+        self._prepared: dict[tuple[str, tuple[str, ...], bool], _Prepared | None] = {}
 
-    def _prepare(self, dialect: Any, names: tuple[str, ...]) -> _Prepared | None:
-        compiled = self.statement.compile(dialect=dialect, column_keys=list(names))
+    def _prepare(self, dialect: Any, names: tuple[str, ...], many: bool) -> _Prepared | None:
+        # for_executemany: no implicit RETURNING of a new row's key for executemany.
+        compiled = self.statement.compile(
+            dialect=dialect, column_keys=list(names), for_executemany=many
+        )
         # Python-side defaults (e.g. onupdate) are evaluated by SQLAlchemy's execution
         # context: a statement needing one not given as a parameter takes the usual path.
         for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
@@ -89,23 +98,24 @@ class Hot:
         )
         return _Prepared(compiled.string, tuple(binds), results)
 
+    def _prepared_for(
+        self, dialect: Any, names: tuple[str, ...], many: bool = False
+    ) -> _Prepared | None:
+        key = (dialect.name, names, many)
+        try:
+            return self._prepared[key]
+        except KeyError:
+            prepared = self._prepared[key] = self._prepare(dialect, names, many)
+            return prepared
+
     async def run(self, session: AsyncSession, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows RETURNING gave (processed as SQLAlchemy would), or []."""
-        dialect = session.bind.dialect
-        key = (dialect.name, tuple(params))
-        try:
-            prepared = self._prepared[key]
-        except KeyError:
-            prepared = self._prepared[key] = self._prepare(dialect, key[1])
-        fetch = await _driver(session) if prepared is not None else None
-        if fetch is None or prepared is None:
+        prepared = self._prepared_for(session.bind.dialect, tuple(params))
+        driver = await _driver(session) if prepared is not None else None
+        if driver is None or prepared is None:
             result = await execute(session, self.statement, params)
             return [tuple(row) for row in result] if result.returns_rows else []
-        values = [
-            value if name is None else params[name] if proc is None else proc(params[name])
-            for name, value, proc in prepared.binds
-        ]
-        rows = await fetch(prepared.sql, values)
+        rows = await driver.fetch(prepared.sql, prepared.values(params))
         if not rows or not any(prepared.results):
             return rows
         processors = prepared.results
@@ -114,16 +124,26 @@ class Hot:
             for row in rows
         ]
 
+    async def run_many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Once per parameter set (all with the same names, at least one), like executemany;
+        without RETURNING."""
+        prepared = self._prepared_for(session.bind.dialect, tuple(rows[0]), many=True)
+        driver = await _driver(session) if prepared is not None else None
+        if driver is None or prepared is None:
+            await execute(session, self.statement, list(rows))
+            return
+        await driver.execute_many(prepared.sql, [prepared.values(params) for params in rows])
 
-def attach(session: AsyncSession, fetch: Fetch | None) -> None:
-    """Hot statements of `session` run with `fetch` (None: the usual path), for the whole of
+
+def attach(session: AsyncSession, driver: Driver | None) -> None:
+    """Hot statements of `session` run on `driver` (None: the usual path) for the whole of
     its transaction: storage.db.Database.transaction begins it on the connection itself."""
-    session.info[_ATTACHED] = fetch
+    session.info[_ATTACHED] = driver
 
 
-async def _driver(session: AsyncSession) -> Fetch | None:
-    """Runs SQL on the driver connection of the session's transaction; None when this
-    transaction cannot (see the backends' `driver_fetch`)."""
+async def _driver(session: AsyncSession) -> Driver | None:
+    """The driver connection of the session's transaction; None when Hot statements cannot
+    run there (see the backends' `driver`)."""
     info = session.info
     if _ATTACHED in info:
         return info[_ATTACHED]  # type: ignore[no-any-return]
@@ -139,7 +159,7 @@ async def _driver(session: AsyncSession) -> Fetch | None:
         from storage.backends import sqlite as backend
     else:
         from storage.backends import postgres as backend  # type: ignore[no-redef]
-    fetch = backend.driver_fetch(raw, dialect)
-    if fetch is not None:
-        info[_DRIVER] = (session.sync_session.get_transaction(), fetch)
-    return fetch
+    driver = backend.driver(raw, dialect)
+    if driver is not None:
+        info[_DRIVER] = (session.sync_session.get_transaction(), driver)
+    return driver

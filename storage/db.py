@@ -43,9 +43,7 @@ class Database:
                 expire_on_commit=False,
                 join_transaction_mode="rollback_only",
             )
-            core.attach(
-                session, self.backend.driver_fetch(connection.connection, connection.dialect)
-            )
+            core.attach(session, self.backend.driver(connection.connection, connection.dialect))
             try:
                 yield session
             except BaseException:

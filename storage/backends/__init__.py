@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any, Protocol
@@ -11,8 +10,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Insert
 
-# Runs SQL (positional values) on a driver's connection: the rows, as tuples, unprocessed.
-Fetch = Callable[[str, list[Any]], Awaitable[list[tuple[Any, ...]]]]
+
+class Driver(Protocol):
+    """SQL with positional values on a driver's connection, in its transaction (for
+    storage.core.Hot). Errors are raised as SQLAlchemy's, parameters hidden."""
+
+    async def fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        """The rows, as tuples, unprocessed."""
+        ...
+
+    async def execute_many(self, sql: str, rows: list[list[Any]]) -> None:
+        """Once per row of values; no rows back."""
 
 
 class Backend(Protocol):
@@ -36,9 +44,9 @@ class Backend(Protocol):
         on the database, and the lock of `key` (the cross-process part, released at its
         end)."""
 
-    def driver_fetch(self, raw: Any, dialect: Any) -> Fetch | None:
-        """For storage.core.Hot: runs SQL on the driver connection of `raw` (a pooled
-        connection), in its transaction; None when it cannot."""
+    def driver(self, raw: Any, dialect: Any) -> Driver | None:
+        """For storage.core.Hot: the driver connection of `raw` (a pooled connection), in
+        its transaction; None when Hot statements cannot run there."""
         ...
 
     def mutex(self, engine: AsyncEngine, key: str) -> AbstractAsyncContextManager[None]:

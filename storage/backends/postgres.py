@@ -17,7 +17,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Insert
 from sqlalchemy.util.concurrency import await_only
 
-from storage.backends import Fetch
+from storage.backends import Driver
 
 
 class PostgresBackend:
@@ -111,12 +111,12 @@ class PostgresBackend:
             raise translated from error
         if key is not None:
             # Transaction-scoped: released by commit or rollback, and by the server on a crash.
-            fetch = driver_fetch(raw, connection.dialect)
-            assert fetch is not None
-            await_only(fetch(_LOCK, [key]))
+            await_only(
+                _Driver(adapted, raw.driver_connection, connection.dialect).fetch(_LOCK, [key])
+            )
 
-    def driver_fetch(self, raw: Any, dialect: Any) -> Fetch | None:
-        return driver_fetch(raw, dialect)
+    def driver(self, raw: Any, dialect: Any) -> Driver | None:
+        return driver(raw, dialect)
 
     def insert(self, table: Any) -> Insert:
         return pg_insert(table)
@@ -150,19 +150,31 @@ def _translated(
     return error
 
 
-def driver_fetch(raw: Any, dialect: Any) -> Fetch | None:
-    """For storage.core.Hot: run SQL on the asyncpg connection itself, once SQLAlchemy's
-    adapter has begun the transaction there (until then, the usual path begins it).
-    Errors are translated as the adapter does (IntegrityError stays IntegrityError)."""
+def driver(raw: Any, dialect: Any) -> Driver | None:
+    """For storage.core.Hot: the asyncpg connection itself, once SQLAlchemy's adapter has
+    begun the transaction there (until then, the usual path begins it)."""
     adapted = raw.dbapi_connection
     if getattr(adapted, "_transaction", None) is None:
         return None
-    connection = raw.driver_connection
+    return _Driver(adapted, raw.driver_connection, dialect)
 
-    async def fetch(sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+
+class _Driver:
+    __slots__ = ("_adapted", "_connection", "_dialect")
+
+    def __init__(self, adapted: Any, connection: Any, dialect: Any) -> None:
+        self._adapted = adapted  # SQLAlchemy's adapter: its error translation
+        self._connection = connection
+        self._dialect = dialect
+
+    async def fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
         try:
-            return [tuple(row) for row in await connection.fetch(sql, *values)]
+            return [tuple(row) for row in await self._connection.fetch(sql, *values)]
         except Exception as error:
-            raise _translated(adapted, error, sql, values, dialect) from error
+            raise _translated(self._adapted, error, sql, values, self._dialect) from error
 
-    return fetch
+    async def execute_many(self, sql: str, rows: list[list[Any]]) -> None:
+        try:
+            await self._connection.executemany(sql, rows)
+        except Exception as error:
+            raise _translated(self._adapted, error, sql, [], self._dialect) from error

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.sql import Insert
 from sqlalchemy.util.concurrency import await_only
 
-from storage.backends import Fetch
+from storage.backends import Driver
 from storage.backends.sqlite_inline import InlineConnection, creator
 
 # Set while this task holds the write lock: only its transactions begin IMMEDIATE.
@@ -103,8 +103,8 @@ class SQLiteBackend:
     def begin(self, connection: Connection, key: str | None) -> None:
         return None  # begun IMMEDIATE by the "begin" event; the write lock covers every key
 
-    def driver_fetch(self, raw: Any, dialect: Any) -> Fetch | None:
-        return driver_fetch(raw, dialect)
+    def driver(self, raw: Any, dialect: Any) -> Driver | None:
+        return driver(raw, dialect)
 
     def insert(self, table: Any) -> Insert:
         return sqlite_insert(table)
@@ -122,23 +122,35 @@ def _translated(error: sqlite3.Error, sql: str, values: list[Any], dialect: Any)
     )
 
 
-def driver_fetch(raw: Any, dialect: Any) -> Fetch | None:
-    """For storage.core.Hot: run SQL on the sqlite3 connection itself, inside a write
-    transaction (it holds the write lock since BEGIN IMMEDIATE, so SQLITE_BUSY, which
-    InlineConnection would retry, cannot occur)."""
+def driver(raw: Any, dialect: Any) -> Driver | None:
+    """For storage.core.Hot: sqlite3's connection itself, inside a write transaction (it
+    holds the write lock since BEGIN IMMEDIATE, so SQLITE_BUSY, which InlineConnection would
+    retry, cannot occur)."""
     inline = raw.driver_connection
     if not _writing.get() or not isinstance(inline, InlineConnection):
         return None
-    connection = inline.sqlite()
+    return _Driver(inline.sqlite(), dialect)
 
-    async def fetch(sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+
+class _Driver:
+    __slots__ = ("_connection", "_dialect")
+
+    def __init__(self, connection: sqlite3.Connection, dialect: Any) -> None:
+        self._connection = connection
+        self._dialect = dialect
+
+    async def fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
         try:
-            cursor = connection.execute(sql, values)
+            cursor = self._connection.execute(sql, values)
             try:
                 return cursor.fetchall()
             finally:
                 cursor.close()
         except sqlite3.Error as error:
-            raise _translated(error, sql, values, dialect) from error
+            raise _translated(error, sql, values, self._dialect) from error
 
-    return fetch
+    async def execute_many(self, sql: str, rows: list[list[Any]]) -> None:
+        try:
+            self._connection.executemany(sql, rows).close()
+        except sqlite3.Error as error:
+            raise _translated(error, sql, [], self._dialect) from error
