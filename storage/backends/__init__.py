@@ -7,8 +7,8 @@ from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.sql import Insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import ColumnElement, Insert
 
 
 class Driver(Protocol):
@@ -57,8 +57,8 @@ class Backend(Protocol):
         """The dialect's INSERT, with on_conflict_do_nothing/do_update (same API on both)."""
         ...
 
-    async def local_date(self, session: AsyncSession) -> date:
-        """Today in Asia/Shanghai by the database's clock (shared by every worker)."""
+    def today(self) -> ColumnElement[date]:
+        """Today in Asia/Shanghai by the database's clock (shared by every worker), as SQL."""
         ...
 
 

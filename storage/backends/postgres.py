@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Date, cast, event, func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql import Insert
+from sqlalchemy.sql import ColumnElement, Insert
 from sqlalchemy.util.concurrency import await_only
 
 from storage.backends import Driver
@@ -121,10 +121,8 @@ class PostgresBackend:
     def insert(self, table: Any) -> Insert:
         return pg_insert(table)
 
-    async def local_date(self, session: AsyncSession) -> date:
-        value = await session.scalar(text("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date"))
-        assert isinstance(value, date)
-        return value
+    def today(self) -> ColumnElement[date]:
+        return cast(func.timezone("Asia/Shanghai", func.now()), Date)
 
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"

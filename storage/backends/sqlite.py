@@ -11,12 +11,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Date, event, func
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.sql import Insert
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql import ColumnElement, Insert
 from sqlalchemy.util.concurrency import await_only
 
 from storage.backends import Driver
@@ -109,10 +109,9 @@ class SQLiteBackend:
     def insert(self, table: Any) -> Insert:
         return sqlite_insert(table)
 
-    async def local_date(self, session: AsyncSession) -> date:
+    def today(self) -> ColumnElement[date]:
         # China has had no daylight saving since 1991: Asia/Shanghai is UTC+8 all year.
-        value = await session.scalar(text("SELECT date('now', '+8 hours')"))
-        return date.fromisoformat(str(value))
+        return func.date("now", "+8 hours", type_=Date)
 
 
 def _translated(error: sqlite3.Error, sql: str, values: list[Any], dialect: Any) -> Exception:

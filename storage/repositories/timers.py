@@ -57,8 +57,11 @@ async def set_timer(
     await set_timers(session, backend, openid, [(name, due_at)])
 
 
+_CANCEL_ALL = core.Hot(delete(_timers).where(_timers.c.openid == bindparam("openid")))
+
+
 async def cancel_all(session: AsyncSession, openid: str) -> None:
-    await session.execute(delete(Timer).where(Timer.openid == openid))
+    await _CANCEL_ALL.run(session, {"openid": openid})
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int = 50) -> list[Timer]:
