@@ -93,11 +93,13 @@ class Database:
 def _end(session: Session, connection: Connection, commit: bool) -> None:
     """Commit (flushing the session first, if it was used) or roll back; then the connection
     goes back to the pool. In a greenlet: one hand-off for the whole end of a transaction."""
+    used = bool(session.in_transaction() or session.identity_map or session.new)
     try:
         if commit:
-            if session.in_transaction() or session.new or session.dirty or session.deleted:
+            if used:
                 session.commit()  # flushes; the connection's transaction is not the session's
             connection.commit()
     finally:
-        session.close()
+        if used:
+            session.close()  # ~10 us even when there is nothing to close
         connection.close()  # rolls back what was not committed
