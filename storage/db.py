@@ -87,6 +87,7 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        await self.backend.close()
         await self.engine.dispose()
 
 

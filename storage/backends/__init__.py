@@ -34,6 +34,9 @@ class Backend(Protocol):
         """Held around a write transaction, before it begins (the in-process part of a lock)."""
         ...
 
+    async def close(self) -> None:
+        """Before the engine is disposed: wait for the backend's own background work."""
+
     def may_wait(self, key: str) -> bool:
         """Whether a transaction with lock_key `key` begun now might wait for another one.
         False only when it surely would not (then a pre-check before the lock gains nothing)."""

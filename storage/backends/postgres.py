@@ -87,6 +87,9 @@ class PostgresBackend:
                 )
                 await connection.commit()
 
+    async def close(self) -> None:
+        return None
+
     def may_wait(self, key: str) -> bool:
         # The lock is per citizen. Held in this process: surely worth a pre-check. Held by
         # another worker only while it runs a turn of the same citizen at this very moment;

@@ -20,6 +20,7 @@ from sqlalchemy.sql import ColumnElement, Insert
 from sqlalchemy.util.concurrency import await_only
 
 from storage.backends import Driver
+from storage.backends.sqlite_checkpoint import Checkpointer
 from storage.backends.sqlite_inline import InlineConnection, creator
 
 # Set while this task holds the write lock: only its transactions begin IMMEDIATE.
@@ -36,11 +37,13 @@ class SQLiteBackend:
         self._write_lock = asyncio.Lock()
         self._writers = 0  # transactions holding or waiting for the write lock
         self._mutexes: dict[str, asyncio.Lock] = {}
+        self._checkpointer: Checkpointer | None = None
 
     def create_engine(self, url: str) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self._checkpointer = Checkpointer(database)
         # Statements run inline on the event loop, not on aiosqlite's threads (see
         # sqlite_inline.py); hide_parameters: errors never carry citizens' text into the logs.
         engine = create_async_engine(
@@ -56,6 +59,7 @@ class SQLiteBackend:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=0")  # SQLITE_BUSY is retried asynchronously
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # on a thread: sqlite_checkpoint.py
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -88,8 +92,14 @@ class SQLiteBackend:
                     yield
                 finally:
                     _writing.reset(token)
+                    if self._checkpointer is not None:
+                        self._checkpointer.written()
         finally:
             self._writers -= 1
+
+    async def close(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
 
     def may_wait(self, key: str) -> bool:
         return self._writers > 0
