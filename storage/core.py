@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, Result
+from sqlalchemy import Executable, Result, Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -63,9 +63,10 @@ _ATTACHED = "doudi.core.attached"
 
 
 class Hot:
-    """An INSERT or UPDATE (with RETURNING, or none) run on the driver's connection."""
+    """An INSERT, UPDATE or DELETE (with RETURNING, or none), or a SELECT, run on the
+    driver's connection."""
 
-    def __init__(self, statement: UpdateBase) -> None:
+    def __init__(self, statement: UpdateBase | Select[Any]) -> None:
         self.statement = statement
         self._prepared: dict[tuple[str, tuple[str, ...], bool], _Prepared | None] = {}
 
@@ -92,9 +93,12 @@ class Hot:
                 binds.append((None, value if processor is None else processor(value), None))
             else:
                 return None
+        if isinstance(self.statement, Select):
+            types = [column.type for column in self.statement.selected_columns]
+        else:
+            types = [column["type"] for column in self.statement.returning_column_descriptions]
         results = tuple(
-            column["type"].dialect_impl(dialect).result_processor(dialect, None)
-            for column in self.statement.returning_column_descriptions
+            type_.dialect_impl(dialect).result_processor(dialect, None) for type_ in types
         )
         return _Prepared(compiled.string, tuple(binds), results)
 

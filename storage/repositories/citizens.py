@@ -49,8 +49,10 @@ class CitizenRow:
 
 
 _COLUMNS = tuple(f.name for f in fields(CitizenRow) if f.name not in ("openid", "loaded"))
-_SELECT = select(*(_citizens.c[name] for name in _COLUMNS)).where(
-    _citizens.c.openid == bindparam("openid")
+_SELECT = core.Hot(
+    select(*(_citizens.c[name] for name in _COLUMNS)).where(
+        _citizens.c.openid == bindparam("openid")
+    )
 )
 
 
@@ -125,9 +127,10 @@ async def create(
 
 
 async def get_or_create(session: AsyncSession, openid: str, now: datetime) -> CitizenRow:
-    row = (await core.execute(session, _SELECT, {"openid": openid})).first()
-    if row is None:
+    rows = await _SELECT.run(session, {"openid": openid})
+    if not rows:
         return await create(session, openid, now)
+    row = rows[0]
     citizen = CitizenRow(openid, *row)
     citizen.loaded = _values(citizen)
     return citizen
