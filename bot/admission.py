@@ -128,12 +128,12 @@ class Admission:
         metrics.QUEUED.inc()
         metrics.LATE_REPLIES.labels("queued").inc()
 
-    async def _run(self, incoming: Incoming) -> TurnOutcome:
+    async def _run(self, incoming: Incoming, late: bool = False) -> TurnOutcome:
         """The turn, in a slot already acquired; the slot is released when it ends."""
         metrics.IN_FLIGHT.inc()
         started = time.monotonic()
         try:
-            return await self.turns.handle(incoming)
+            return await self.turns.handle(incoming, late=late)
         finally:
             self.turn_s += (time.monotonic() - started - self.turn_s) * TURN_S_WEIGHT
             metrics.IN_FLIGHT.dec()
@@ -149,9 +149,10 @@ class Admission:
                 finally:
                     self.waiting -= 1
                 started = time.monotonic()
-                outcome = await self._run(incoming)
+                # Answered `success` already: the reply is queued for the API in the turn's
+                # own transaction and sent after it (one transaction, not two).
+                await self._run(incoming, late=True)
                 metrics.TURN_SECONDS.observe(time.monotonic() - started)
-                await self.turns.deliver_late(incoming, outcome)
             except Exception:
                 log.exception("queued turn failed")
             finally:

@@ -34,14 +34,20 @@ async def deliver(
 ) -> int:
     """Send what is due (or just `ids`); returns how many were sent."""
     now = now or utcnow()
-    db = services.db
-    async with db.transaction() as session:
+    async with services.db.transaction() as session:
         await repo.expire(session, now)
         claimed = [
             (item.id, item.openid, item.text) for item in await repo.claim(session, now, ids)
         ]
+    return await send(services, claimed, now)
+
+
+async def send(services: Services, claimed: list[tuple[int, str, str]], now: datetime) -> int:
+    """Send items this worker holds the claim of, `(id, openid, text)`, and record how each
+    went; returns how many were sent."""
     if not claimed:
         return 0
+    db = services.db
     limit = asyncio.Semaphore(PARALLEL_SENDS)
 
     async def one(item_id: int, openid: str, text: str) -> bool:

@@ -80,11 +80,12 @@ async def push(ctx: TurnContext, effect: Push) -> None:
         expires_at=last + SERVICE_WINDOW,
         kind="push",
         message_id=message_id,
+        claimed=True,  # sent right after the commit, without a transaction to claim it
     )
-    services, item_id = ctx.services, item.id
+    services, item_id, openid = ctx.services, item.id, ctx.citizen.openid
 
     async def send() -> None:
-        await outbox.deliver(services, ids=[item_id])
+        await outbox.send(services, [(item_id, openid, effect.text)], utcnow())
 
     ctx.after_commit.append(send)
 
@@ -114,8 +115,7 @@ async def fire_due(turns: TurnService, now: datetime | None = None) -> int:
             payload={"timer_id": timer_id, "due_at": due_at.isoformat(), "timer": name},
         )
         try:
-            outcome = await turns.handle(incoming)
-            await turns.deliver_late(incoming, outcome)  # a timer's replies go out by API
+            await turns.handle(incoming, late=True)  # a timer's replies go out by API
         except Exception:
             log.exception("timer %s failed; its claim lapses and it is retried", name)
     return len(claimed)

@@ -17,13 +17,15 @@ function per backend). Errors are raised as SQLAlchemy's DBAPIError, as before.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, Result
+from sqlalchemy import Executable, Result, Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
+
+from storage.backends import Driver
 
 
 async def execute(
@@ -48,22 +50,31 @@ class _Prepared:
     binds: tuple[tuple[str | None, Any, Processor], ...]
     results: tuple[Processor, ...]
 
+    def values(self, params: Mapping[str, Any]) -> list[Any]:
+        return [
+            value if name is None else params[name] if proc is None else proc(params[name])
+            for name, value, proc in self.binds
+        ]
 
-# SQL and its positional values -> the rows (tuples, unprocessed).
-Fetch = Callable[[str, list[Any]], Awaitable[list[tuple[Any, ...]]]]
-# In session.info: (the transaction, its Fetch).
+
+# In session.info: (the transaction, its Driver); or the Driver of the session's whole life.
 _DRIVER = "doudi.core.driver"
+_ATTACHED = "doudi.core.attached"
 
 
 class Hot:
-    """An INSERT or UPDATE (with RETURNING, or none) run on the driver's connection."""
+    """An INSERT, UPDATE or DELETE (with RETURNING, or none), or a SELECT, run on the
+    driver's connection."""
 
-    def __init__(self, statement: UpdateBase) -> None:
+    def __init__(self, statement: UpdateBase | Select[Any]) -> None:
         self.statement = statement
-        self._prepared: dict[tuple[str, tuple[str, ...]], _Prepared | None] = {}
+        self._prepared: dict[tuple[str, tuple[str, ...], bool], _Prepared | None] = {}
 
-    def _prepare(self, dialect: Any, names: tuple[str, ...]) -> _Prepared | None:
-        compiled = self.statement.compile(dialect=dialect, column_keys=list(names))
+    def _prepare(self, dialect: Any, names: tuple[str, ...], many: bool) -> _Prepared | None:
+        # for_executemany: no implicit RETURNING of a new row's key for executemany.
+        compiled = self.statement.compile(
+            dialect=dialect, column_keys=list(names), for_executemany=many
+        )
         # Python-side defaults (e.g. onupdate) are evaluated by SQLAlchemy's execution
         # context: a statement needing one not given as a parameter takes the usual path.
         for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
@@ -82,29 +93,33 @@ class Hot:
                 binds.append((None, value if processor is None else processor(value), None))
             else:
                 return None
+        if isinstance(self.statement, Select):
+            types = [column.type for column in self.statement.selected_columns]
+        else:
+            types = [column["type"] for column in self.statement.returning_column_descriptions]
         results = tuple(
-            column["type"].dialect_impl(dialect).result_processor(dialect, None)
-            for column in self.statement.returning_column_descriptions
+            type_.dialect_impl(dialect).result_processor(dialect, None) for type_ in types
         )
         return _Prepared(compiled.string, tuple(binds), results)
 
+    def _prepared_for(
+        self, dialect: Any, names: tuple[str, ...], many: bool = False
+    ) -> _Prepared | None:
+        key = (dialect.name, names, many)
+        try:
+            return self._prepared[key]
+        except KeyError:
+            prepared = self._prepared[key] = self._prepare(dialect, names, many)
+            return prepared
+
     async def run(self, session: AsyncSession, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows RETURNING gave (processed as SQLAlchemy would), or []."""
-        dialect = session.bind.dialect
-        key = (dialect.name, tuple(params))
-        try:
-            prepared = self._prepared[key]
-        except KeyError:
-            prepared = self._prepared[key] = self._prepare(dialect, key[1])
-        fetch = await _driver(session) if prepared is not None else None
-        if fetch is None or prepared is None:
+        prepared = self._prepared_for(session.bind.dialect, tuple(params))
+        driver = await _driver(session) if prepared is not None else None
+        if driver is None or prepared is None:
             result = await execute(session, self.statement, params)
             return [tuple(row) for row in result] if result.returns_rows else []
-        values = [
-            value if name is None else params[name] if proc is None else proc(params[name])
-            for name, value, proc in prepared.binds
-        ]
-        rows = await fetch(prepared.sql, values)
+        rows = await driver.fetch(prepared.sql, prepared.values(params))
         if not rows or not any(prepared.results):
             return rows
         processors = prepared.results
@@ -113,12 +128,32 @@ class Hot:
             for row in rows
         ]
 
+    async def run_many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Once per parameter set (all with the same names, at least one), like executemany;
+        without RETURNING."""
+        prepared = self._prepared_for(session.bind.dialect, tuple(rows[0]), many=True)
+        driver = await _driver(session) if prepared is not None else None
+        if driver is None or prepared is None:
+            await execute(session, self.statement, list(rows))
+            return
+        await driver.execute_many(prepared.sql, [prepared.values(params) for params in rows])
 
-async def _driver(session: AsyncSession) -> Fetch | None:
-    """Runs SQL on the driver connection of the session's transaction; None when this
-    transaction cannot (see the backends' `driver_fetch`)."""
+
+def attach(session: AsyncSession, driver: Driver | None) -> None:
+    """Hot statements of `session` run on `driver` (None: the usual path) for the whole of
+    its transaction: storage.db.Database.transaction begins it on the connection itself."""
+    session.info[_ATTACHED] = driver
+
+
+async def _driver(session: AsyncSession) -> Driver | None:
+    """The driver connection of the session's transaction; None when Hot statements cannot
+    run there (see the backends' `driver`)."""
+    info = session.info
+    if _ATTACHED in info:
+        return info[_ATTACHED]  # type: ignore[no-any-return]
+    # A session of its own (not a Database.transaction): its current transaction's driver.
     transaction = session.sync_session.get_transaction()
-    cached = session.info.get(_DRIVER)
+    cached = info.get(_DRIVER)
     if cached is not None and cached[0] is transaction:
         return cached[1]  # type: ignore[no-any-return]
     connection = await session.connection()
@@ -128,7 +163,7 @@ async def _driver(session: AsyncSession) -> Fetch | None:
         from storage.backends import sqlite as backend
     else:
         from storage.backends import postgres as backend  # type: ignore[no-redef]
-    fetch = backend.driver_fetch(raw, dialect)
-    if fetch is not None:
-        session.info[_DRIVER] = (session.sync_session.get_transaction(), fetch)
-    return fetch
+    driver = backend.driver(raw, dialect)
+    if driver is not None:
+        info[_DRIVER] = (session.sync_session.get_transaction(), driver)
+    return driver

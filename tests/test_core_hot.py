@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.columns import utcnow
 from storage.db import Database
-from storage.models import InboundDelivery, Message
-from storage.repositories import citizens, deliveries, messages
+from storage.models import InboundDelivery, Message, Timer
+from storage.repositories import citizens, deliveries, messages, timers
 
 
 async def test_errors_are_sqlalchemy_errors_without_parameters(database_url: str) -> None:
@@ -63,5 +65,33 @@ async def test_values_round_trip_on_the_driver_and_the_usual_path(database_url: 
             (first, "你好", {"a": [1, 2]}, now),
             (second, "", {}, now),
         ]
+    finally:
+        await db.dispose()
+
+
+async def test_many_upserts_on_the_driver_as_through_sqlalchemy(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        now = utcnow()
+        later = now + timedelta(minutes=5)
+        async with db.transaction(lock_key="citizen:o_hot") as session:  # the driver's
+            await timers.set_timers(session, db.backend, "o_hot", [("a", now), ("b", now)])
+        async with db.transaction(lock_key="citizen:o_hot") as session:
+            await session.execute(update(Timer).values(claimed_until=later))
+            await timers.set_timers(session, db.backend, "o_hot", [("b", later), ("c", later)])
+        async with db.sessions() as session, session.begin():  # not a write transaction
+            await timers.set_timers(session, db.backend, "o_other", [("a", later)])
+        async with db.sessions() as session:
+            stored = await session.execute(
+                select(Timer.openid, Timer.name, Timer.due_at, Timer.claimed_until).order_by(
+                    Timer.openid, Timer.name
+                )
+            )
+            assert [tuple(row) for row in stored] == [
+                ("o_hot", "a", now, later),  # untouched, still claimed
+                ("o_hot", "b", later, None),  # re-armed: due later, claim cleared
+                ("o_hot", "c", later, None),
+                ("o_other", "a", later, None),
+            ]
     finally:
         await db.dispose()

@@ -95,10 +95,12 @@ class BlockingTurns:
         self.handled: list[str] = []
         self.late: list[str] = []
 
-    async def handle(self, incoming: Incoming) -> TurnOutcome:
+    async def handle(self, incoming: Incoming, late: bool = False) -> TurnOutcome:
         await asyncio.sleep(0)
         time.sleep(self.turn_s)  # noqa: ASYNC251 - the point: nothing else runs meanwhile
         self.handled.append(incoming.openid)
+        if late:  # queued: its reply goes out through the API
+            self.late.append(incoming.openid)
         return TurnOutcome("reply")
 
     async def deliver_late(self, incoming: Incoming, outcome: TurnOutcome) -> None:

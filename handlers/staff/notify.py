@@ -24,6 +24,7 @@ from handlers import centres
 from handlers.services import Delivery, Services
 from handlers.staff.runtime import runtime_of
 from handlers.tickets.statuses import STATUS_LABELS
+from storage import core
 from storage.columns import utcnow
 from storage.models import Citizen, Ticket, TicketNotification
 from storage.repositories import staff as staff_repo
@@ -31,7 +32,11 @@ from storage.repositories import staff as staff_repo
 log = logging.getLogger(__name__)
 
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=48)
-_INSERT = insert(TicketNotification.__table__)
+# On the driver's connection (storage.core.Hot); no autoflush: a notification needs its
+# ticket's row, which exists (tickets are inserted with Core), not its pending changes.
+_INSERT = core.Hot(
+    insert(TicketNotification.__table__).returning(TicketNotification.__table__.c.id)
+)
 AfterCommit = Callable[[], Awaitable[None]]
 
 
@@ -63,9 +68,8 @@ async def _queue(
     now: datetime,
     status: str = "queued",
 ) -> int:
-    # A Core INSERT (the ticket itself is flushed first by autoflush): no ORM object to track.
-    result = await session.execute(
-        _INSERT,
+    [(notification_id,)] = await _INSERT.run(
+        session,
         {
             "ticket_id": ticket.id,
             "audience": audience,
@@ -77,7 +81,7 @@ async def _queue(
             "created_at": now,
         },
     )
-    return int(result.inserted_primary_key[0])
+    return int(notification_id)
 
 
 async def dispatch(services: Services, ids: Iterable[int]) -> None:

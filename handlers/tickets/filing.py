@@ -31,8 +31,8 @@ async def file_ticket(ctx: TurnContext, effect: FileTicket) -> dict[str, Any]:
         fields["_retired"] = dict(effect.retired)  # answers to fields a newer flow dropped
     suggestions = []
     for case_id in effect.case_suggestions:
-        case = await cases.get(ctx.session, case_id)
-        suggestions.append({"id": case_id, "title": case.title if case else "", "helped": False})
+        title = await cases.title_of(ctx.session, case_id)
+        suggestions.append({"id": case_id, "title": title or "", "helped": False})
     key = ctx.services.ticket_key
 
     def number_for(day, counter):  # type: ignore[no-untyped-def]

@@ -6,8 +6,21 @@ from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.sql import Insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import ColumnElement, Insert
+
+
+class Driver(Protocol):
+    """SQL with positional values on a driver's connection, in its transaction (for
+    storage.core.Hot). Errors are raised as SQLAlchemy's, parameters hidden."""
+
+    async def fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        """The rows, as tuples, unprocessed."""
+        ...
+
+    async def execute_many(self, sql: str, rows: list[list[Any]]) -> None:
+        """Once per row of values; no rows back."""
 
 
 class Backend(Protocol):
@@ -21,13 +34,23 @@ class Backend(Protocol):
         """Held around a write transaction, before it begins (the in-process part of a lock)."""
         ...
 
+    async def close(self) -> None:
+        """Before the engine is disposed: wait for the backend's own background work."""
+
     def may_wait(self, key: str) -> bool:
         """Whether a transaction with lock_key `key` begun now might wait for another one.
         False only when it surely would not (then a pre-check before the lock gains nothing)."""
         ...
 
-    async def lock(self, session: AsyncSession, key: str) -> None:
-        """Taken inside the transaction, released at its end (the cross-process part)."""
+    def begin(self, connection: Connection, key: str | None) -> None:
+        """After Connection.begin() of a write transaction, in a greenlet: whatever begins it
+        on the database, and the lock of `key` (the cross-process part, released at its
+        end)."""
+
+    def driver(self, raw: Any, dialect: Any) -> Driver | None:
+        """For storage.core.Hot: the driver connection of `raw` (a pooled connection), in
+        its transaction; None when Hot statements cannot run there."""
+        ...
 
     def mutex(self, engine: AsyncEngine, key: str) -> AbstractAsyncContextManager[None]:
         """A lock across workers that is not a write transaction: for slow work such as HTTP."""
@@ -37,8 +60,8 @@ class Backend(Protocol):
         """The dialect's INSERT, with on_conflict_do_nothing/do_update (same API on both)."""
         ...
 
-    async def local_date(self, session: AsyncSession) -> date:
-        """Today in Asia/Shanghai by the database's clock (shared by every worker)."""
+    def today(self) -> ColumnElement[date]:
+        """Today in Asia/Shanghai by the database's clock (shared by every worker), as SQL."""
         ...
 
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Date, cast, event, func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.sql import Insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import ColumnElement, Insert
+from sqlalchemy.util.concurrency import await_only
+
+from storage.backends import Driver
 
 
 class PostgresBackend:
@@ -22,16 +27,28 @@ class PostgresBackend:
     def create_engine(self, url: str) -> AsyncEngine:
         if url.startswith("postgresql://"):
             url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
-        return create_async_engine(
+        engine = create_async_engine(
             url,
             pool_size=10,
             max_overflow=20,
-            pool_pre_ping=True,
             # An unreachable server fails a turn in seconds (the webhook then apologises)
             # instead of asyncpg's default 60 s; parameters (citizens' text) stay out of logs.
             connect_args={"timeout": 3},
             hide_parameters=True,
         )
+
+        @event.listens_for(engine.sync_engine, "checkout")
+        def _on_checkout(_dbapi: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+            # Instead of pool_pre_ping, which asked the server on every checkout (BEGIN, an
+            # empty query, ROLLBACK: three round trips of a turn's dozen): asyncpg knows
+            # without asking when the server closed the connection (a restart, an outage, a
+            # terminated backend). Then this connection and every older pooled one are
+            # replaced (SQLAlchemy's InvalidatePoolError); a statement that fails for a lost
+            # connection does the same through SQLAlchemy's disconnect handling.
+            if record.driver_connection.is_closed():
+                raise InvalidatePoolError()
+
+        return engine
 
     def __init__(self) -> None:
         # Transactions of this process holding or waiting for each lock key (see may_wait).
@@ -70,6 +87,9 @@ class PostgresBackend:
                 )
                 await connection.commit()
 
+    async def close(self) -> None:
+        return None
+
     def may_wait(self, key: str) -> bool:
         # The lock is per citizen. Held in this process: surely worth a pre-check. Held by
         # another worker only while it runs a turn of the same citizen at this very moment;
@@ -78,47 +98,84 @@ class PostgresBackend:
         # a SELECT per message) cost more than that rare wait saves.
         return self._holders[key] > 0
 
-    async def lock(self, session: AsyncSession, key: str) -> None:
-        # Transaction-scoped: released by commit or rollback, and by the server on a crash.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+    def begin(self, connection: Connection, key: str | None) -> None:
+        # asyncpg's transaction begins now rather than with the first statement, so that
+        # storage.core.Hot runs on the driver from the first statement on.
+        raw = connection.connection
+        adapted = raw.dbapi_connection
+        try:
+            await_only(adapted._start_transaction())
+        except Exception as error:
+            translated = _translated(adapted, error, "BEGIN", [], connection.dialect)
+            if isinstance(translated, DBAPIError) and connection.dialect.is_disconnect(
+                translated.orig, adapted, None
+            ):
+                connection.invalidate(translated)  # closed by the server: Database retries
+            raise translated from error
+        if key is not None:
+            # Transaction-scoped: released by commit or rollback, and by the server on a crash.
+            await_only(
+                _Driver(adapted, raw.driver_connection, connection.dialect).fetch(_LOCK, [key])
+            )
+
+    def driver(self, raw: Any, dialect: Any) -> Driver | None:
+        return driver(raw, dialect)
 
     def insert(self, table: Any) -> Insert:
         return pg_insert(table)
 
-    async def local_date(self, session: AsyncSession) -> date:
-        value = await session.scalar(text("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date"))
-        assert isinstance(value, date)
-        return value
+    def today(self) -> ColumnElement[date]:
+        return cast(func.timezone("Asia/Shanghai", func.now()), Date)
 
 
-def driver_fetch(
-    raw: Any, dialect: Any
-) -> Callable[[str, list[Any]], Awaitable[list[tuple[Any, ...]]]] | None:
-    """For storage.core.Hot: run SQL on the asyncpg connection itself, once SQLAlchemy's
-    adapter has begun the transaction there (until then, the usual path begins it).
-    Errors are translated as the adapter does (IntegrityError stays IntegrityError)."""
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+
+
+def _translated(
+    adapted: Any, error: Exception, sql: str, values: list[Any], dialect: Any
+) -> Exception:
+    """As SQLAlchemy raises it (IntegrityError stays IntegrityError), parameters hidden."""
+    try:
+        adapted._handle_exception(error)
+    except dialect.loaded_dbapi.Error as translated:
+        return DBAPIError.instance(
+            sql,
+            values,
+            translated,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            dialect=dialect,
+        )
+    except Exception as other:  # not a database error: as it was
+        return other
+    return error
+
+
+def driver(raw: Any, dialect: Any) -> Driver | None:
+    """For storage.core.Hot: the asyncpg connection itself, once SQLAlchemy's adapter has
+    begun the transaction there (until then, the usual path begins it)."""
     adapted = raw.dbapi_connection
     if getattr(adapted, "_transaction", None) is None:
         return None
-    connection = raw.driver_connection
+    return _Driver(adapted, raw.driver_connection, dialect)
 
-    async def fetch(sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+
+class _Driver:
+    __slots__ = ("_adapted", "_connection", "_dialect")
+
+    def __init__(self, adapted: Any, connection: Any, dialect: Any) -> None:
+        self._adapted = adapted  # SQLAlchemy's adapter: its error translation
+        self._connection = connection
+        self._dialect = dialect
+
+    async def fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
         try:
-            return [tuple(row) for row in await connection.fetch(sql, *values)]
+            return [tuple(row) for row in await self._connection.fetch(sql, *values)]
         except Exception as error:
-            try:
-                adapted._handle_exception(error)
-            except dialect.loaded_dbapi.Error as translated:
-                raise DBAPIError.instance(
-                    sql,
-                    values,
-                    translated,
-                    dialect.loaded_dbapi.Error,
-                    hide_parameters=True,
-                    dialect=dialect,
-                ) from error
-            raise
+            raise _translated(self._adapted, error, sql, values, self._dialect) from error
 
-    return fetch
+    async def execute_many(self, sql: str, rows: list[list[Any]]) -> None:
+        try:
+            await self._connection.executemany(sql, rows)
+        except Exception as error:
+            raise _translated(self._adapted, error, sql, [], self._dialect) from error

@@ -176,6 +176,12 @@ class InlineConnection:
         """The sqlite3 connection itself (storage.core.Hot runs fixed statements on it)."""
         return self._open()
 
+    def execute_now(self, sql: str) -> Awaitable[None] | None:
+        """Run `sql` (no parameters, no rows: BEGIN) at once; when SQLite is busy, what to
+        await for it to be retried."""
+        connection = self._open()
+        return _now_or_later(lambda: connection.execute(sql).close())
+
     def cursor(self) -> _CursorContext:
         return _CursorContext(self._open())
 

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import core
 from storage.models import Case
 
 CASE_FIELDS = ("title", "category", "handling", "department", "problem", "solution", "keywords")
@@ -41,6 +42,15 @@ async def upsert_many(
 
 async def get(session: AsyncSession, case_id: str) -> Case | None:
     return await session.get(Case, case_id)
+
+
+_TITLE = core.Hot(select(Case.__table__.c.title).where(Case.__table__.c.id == bindparam("id")))
+
+
+async def title_of(session: AsyncSession, case_id: str) -> str | None:
+    """A case's title (a filing lists the cases it was shown), without loading the case."""
+    rows = await _TITLE.run(session, {"id": case_id})
+    return rows[0][0] if rows else None
 
 
 async def with_status(session: AsyncSession, *statuses: str) -> list[Case]:

@@ -23,11 +23,11 @@ from storage.models import Citizen, Conversation, InboundDelivery
 _citizens = Citizen.__table__
 _conversations = Conversation.__table__
 _deliveries = InboundDelivery.__table__
-_INSERT = insert(_citizens)
+_INSERT = core.Hot(insert(_citizens))
 # The SET clause is the parameters' keys (the columns a turn changed): one compiled form each.
 _UPDATE = core.Hot(update(_citizens).where(_citizens.c.openid == bindparam("citizen")))
-_OPEN_CONVERSATION = insert(_conversations)
-_CLOSE_CONVERSATION = (
+_OPEN_CONVERSATION = core.Hot(insert(_conversations).returning(_conversations.c.id))
+_CLOSE_CONVERSATION = core.Hot(
     update(_conversations)
     .where(_conversations.c.id == bindparam("conversation_id"))
     .values(closed_at=bindparam("closed_at"))
@@ -49,8 +49,10 @@ class CitizenRow:
 
 
 _COLUMNS = tuple(f.name for f in fields(CitizenRow) if f.name not in ("openid", "loaded"))
-_SELECT = select(*(_citizens.c[name] for name in _COLUMNS)).where(
-    _citizens.c.openid == bindparam("openid")
+_SELECT = core.Hot(
+    select(*(_citizens.c[name] for name in _COLUMNS)).where(
+        _citizens.c.openid == bindparam("openid")
+    )
 )
 
 
@@ -109,9 +111,8 @@ async def create(
     """A new citizen (the openid must be new); `counted`: their first message this minute
     counts in their flood window (an existing citizen's is counted by `arrive`)."""
     citizen = CitizenRow(openid=openid)
-    await core.execute(
+    await _INSERT.run(
         session,
-        _INSERT,
         {
             "openid": openid,
             **dict(zip(_COLUMNS, _values(citizen), strict=True)),
@@ -126,9 +127,10 @@ async def create(
 
 
 async def get_or_create(session: AsyncSession, openid: str, now: datetime) -> CitizenRow:
-    row = (await core.execute(session, _SELECT, {"openid": openid})).first()
-    if row is None:
+    rows = await _SELECT.run(session, {"openid": openid})
+    if not rows:
         return await create(session, openid, now)
+    row = rows[0]
     citizen = CitizenRow(openid, *row)
     citizen.loaded = _values(citizen)
     return citizen
@@ -152,10 +154,10 @@ async def save(session: AsyncSession, citizen: CitizenRow) -> None:
 async def current_conversation(session: AsyncSession, citizen: CitizenRow, now: datetime) -> int:
     """The citizen's open conversation, opened now if there is none."""
     if citizen.conversation_id is None:
-        result = await core.execute(
-            session, _OPEN_CONVERSATION, {"openid": citizen.openid, "opened_at": now}
+        [(opened,)] = await _OPEN_CONVERSATION.run(
+            session, {"openid": citizen.openid, "opened_at": now}
         )
-        citizen.conversation_id = int(result.inserted_primary_key[0])
+        citizen.conversation_id = int(opened)
     return citizen.conversation_id
 
 
@@ -165,8 +167,6 @@ async def close_conversation(
     """Close the open conversation (e.g. its request became a ticket); return its id."""
     closed = citizen.conversation_id
     if closed is not None:
-        await core.execute(
-            session, _CLOSE_CONVERSATION, {"conversation_id": closed, "closed_at": now}
-        )
+        await _CLOSE_CONVERSATION.run(session, {"conversation_id": closed, "closed_at": now})
         citizen.conversation_id = None
     return closed

@@ -18,6 +18,7 @@ KEEP_FOR = timedelta(hours=1)
 # SQLAlchemy's compiled cache serves them and no ORM unit of work is involved.
 _table = InboundDelivery.__table__
 _SELECT = select(_table.c.status, _table.c.reply_text).where(_table.c.key == bindparam("key"))
+_SELECT_HOT = core.Hot(_SELECT)
 _INSERT = core.Hot(insert(_table))
 
 
@@ -28,6 +29,9 @@ class Delivery(NamedTuple):
 
 async def get(db: AsyncSession | AsyncConnection, key: str) -> Delivery | None:
     """The record of `key`, read through a session or a bare (pooled) connection."""
+    if isinstance(db, AsyncSession):
+        rows = await _SELECT_HOT.run(db, {"key": key})
+        return Delivery(*rows[0]) if rows else None
     row = (await core.execute(db, _SELECT, {"key": key})).first()
     return None if row is None else Delivery(row.status, row.reply_text)
 

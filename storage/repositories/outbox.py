@@ -8,10 +8,12 @@ refuses it for good (45015/45047), or the citizen's 48-hour window closes.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import core
 from storage.models import OutboxItem
 
 CLAIM_FOR = timedelta(seconds=90)
@@ -24,6 +26,11 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
 
 
+# On the driver's connection (storage.core.Hot): a late reply is queued in its turn.
+_table = OutboxItem.__table__
+_INSERT = core.Hot(insert(_table).returning(_table.c.id))
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -33,21 +40,29 @@ async def enqueue(
     expires_at: datetime,
     kind: str = "reply",
     message_id: int | None = None,
+    claimed: bool = False,
 ) -> OutboxItem:
-    item = OutboxItem(
-        openid=openid,
-        kind=kind,
-        text=text,
-        message_id=message_id,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        expires_at=expires_at,
-        created_at=now,
-    )
-    session.add(item)
-    await session.flush()
-    return item
+    """Queue a message; `claimed`: held by this worker for CLAIM_FOR already, to be sent
+    right after the commit (see handlers.outbox.send), without a transaction to claim it.
+
+    The OutboxItem returned is not in the session (written with Core): read it only."""
+    values: dict[str, Any] = {
+        "openid": openid,
+        "kind": kind,
+        "text": text,
+        "message_id": message_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "expires_at": expires_at,
+        "claimed_until": now + CLAIM_FOR if claimed else None,
+        "last_error": "",
+        "error_code": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+    [(item_id,)] = await _INSERT.run(session, values)
+    return OutboxItem(id=item_id, **values)
 
 
 async def claim(

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Insert
 
 from storage import core
 from storage.backends import Backend
@@ -17,13 +16,13 @@ from storage.models import Timer
 CLAIM_FOR = timedelta(seconds=60)
 
 
-# One upsert per dialect, built on first use with bind parameters, so its compiled form is
-# cached: the dialog re-arms two timers on every message.
+# One upsert per dialect, built on first use with bind parameters and run on the driver's
+# connection (storage.core.Hot): the dialog re-arms two timers on every message.
 _timers = Timer.__table__
-_set_statements: dict[str, Insert] = {}
+_set_statements: dict[str, core.Hot] = {}
 
 
-def _set_statement(backend: Backend) -> Insert:
+def _set_statement(backend: Backend) -> core.Hot:
     statement = _set_statements.get(backend.name)
     if statement is None:
         upsert: Any = backend.insert(_timers).values(
@@ -32,9 +31,11 @@ def _set_statement(backend: Backend) -> Insert:
             due_at=bindparam("due_at"),
             claimed_until=None,
         )
-        statement = upsert.on_conflict_do_update(
-            index_elements=["openid", "name"],
-            set_={"due_at": upsert.excluded.due_at, "claimed_until": None},
+        statement = core.Hot(
+            upsert.on_conflict_do_update(
+                index_elements=["openid", "name"],
+                set_={"due_at": upsert.excluded.due_at, "claimed_until": None},
+            )
         )
         _set_statements[backend.name] = statement
     return statement
@@ -45,10 +46,8 @@ async def set_timers(
 ) -> None:
     """Arm (or re-arm) the citizen's timers `(name, due_at)` in one statement."""
     if due:
-        await core.execute(
-            session,
-            _set_statement(backend),
-            [{"openid": openid, "name": name, "due_at": due_at} for name, due_at in due],
+        await _set_statement(backend).run_many(
+            session, [{"openid": openid, "name": name, "due_at": due_at} for name, due_at in due]
         )
 
 
@@ -58,8 +57,11 @@ async def set_timer(
     await set_timers(session, backend, openid, [(name, due_at)])
 
 
+_CANCEL_ALL = core.Hot(delete(_timers).where(_timers.c.openid == bindparam("openid")))
+
+
 async def cancel_all(session: AsyncSession, openid: str) -> None:
-    await session.execute(delete(Timer).where(Timer.openid == openid))
+    await _CANCEL_ALL.run(session, {"openid": openid})
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int = 50) -> list[Timer]:
