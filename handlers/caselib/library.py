@@ -39,7 +39,10 @@ def _build(published: list[CaseDoc]) -> CaseMatcher:
     """The matcher, warmed up: the first citizen's search must not load its tables (on the event
     loop, ~0.2 s, while every other request waits)."""
     matcher = CaseMatcher(published)
-    matcher.warm_up()
+    try:
+        matcher.warm_up()
+    except Exception:  # a cold first search is slow, not wrong: serve anyway
+        log.exception("case matcher warm-up failed; the first search will be slow")
     return matcher
 
 
