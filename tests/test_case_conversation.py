@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.app import DB_KEY
 from bot.cli import main
 from handlers.caselib.jsonl import case_to_dict, load_cases
+from handlers.caselib.matcher import WARM_UP_QUERY, CaseMatcher
 from storage.columns import utcnow
 from storage.models import Case, Ticket
 from storage.repositories import cases as case_repo
@@ -110,3 +111,26 @@ def test_import_is_all_or_nothing_with_the_line_number(tmp_path, monkeypatch) ->
     assert runner.invoke(main, ["cases", "export", str(out)]).exit_code == 0
     exported = [json.loads(line) for line in out.read_text().splitlines()]
     assert exported == [case_to_dict(c) for c in sorted(DEMO_CASES.values(), key=lambda c: c.id)]
+
+
+async def test_the_library_is_warmed_up_before_the_first_search(database_url, monkeypatch) -> None:
+    """Loading jieba's word frequencies on the first search took ~0.2 s on the event loop:
+    the first 32 requests of run.py waited for it (p99 240-270 ms). It is loaded at startup."""
+    from handlers.caselib import wordfreq
+    from handlers.caselib.library import CaseLibrary
+    from storage.db import Database
+
+    monkeypatch.setattr(wordfreq, "_table", None)
+    searched: list[str] = []
+    real_search = CaseMatcher.search
+    monkeypatch.setattr(
+        CaseMatcher, "search", lambda self, q: searched.append(q) or real_search(self, q)
+    )
+    db = Database(database_url)
+    try:
+        library = await CaseLibrary.load(db)
+    finally:
+        await db.dispose()
+    assert wordfreq._table is not None and len(wordfreq._table) > 10_000
+    assert searched == [WARM_UP_QUERY]
+    assert len(library.matcher) == 0  # nothing published: the warm-up changed nothing

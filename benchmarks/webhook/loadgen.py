@@ -145,8 +145,9 @@ class Generator:
         self.stats = Stats()
         self.api = FakeApi()
         self.rng = random.Random(args.seed)
+        self.trace: list[tuple[float, float, int]] = []
 
-    async def post(self, http: aiohttp.ClientSession, xml: str) -> tuple[int, str]:
+    async def post(self, http: aiohttp.ClientSession, xml: str, step: int = 0) -> tuple[int, str]:
         query, body = self.side.seal(xml)  # sealed before the clock starts: WeChat's cost
         start = time.perf_counter()
         try:
@@ -154,14 +155,20 @@ class Generator:
                 raw = await response.text()
                 status = response.status
         except Exception as error:  # connection refused or reset, timeout
-            self.stats.latencies.append(time.perf_counter() - start)
+            self._took(start, step)
             self.stats.errors.append(type(error).__name__)
             return 0, ""
-        self.stats.latencies.append(time.perf_counter() - start)
+        self._took(start, step)
         self.stats.statuses[status] += 1
         if status != 200:
             self.stats.errors.append(f"HTTP {status}: {raw[:80]}")
         return status, raw
+
+    def _took(self, start: float, step: int) -> None:
+        took = time.perf_counter() - start
+        self.stats.latencies.append(took)
+        if self.args.trace:  # when it started (s into the run), how long, which message
+            self.trace.append((round(start - self.stats.started, 4), round(took, 4), step))
 
     def open_reply(self, raw: str) -> str | None:
         return self.side.open_reply(raw, {})
@@ -173,7 +180,7 @@ class Generator:
         for n, text in enumerate(lines):
             clock += 20  # citizens type seconds apart; the dialog merges bursts under 2 s
             xml = message_xml(openid, "text", Content=text, CreateTime=clock)
-            status, raw = await self.post(http, xml)
+            status, raw = await self.post(http, xml, n)
             if status != 200:
                 return
             last = n == len(lines) - 1
@@ -190,7 +197,7 @@ class Generator:
             if self.rng.random() < self.args.redeliver:
                 # WeChat's re-delivery of the same message: it must get the same answer.
                 self.stats.redelivered += 1
-                _, raw2 = await self.post(http, xml)
+                _, raw2 = await self.post(http, xml, n)
                 again = self.open_reply(raw2) if raw2 != "success" else None
                 if raw != "success" and again != self.open_reply(raw):
                     self.stats.redelivery_mismatch += 1
@@ -295,6 +302,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--api-port", type=int, default=0, help="serve the fake WeChat API here")
     p.add_argument("--run", default=str(os.getpid()), help="tag in the citizens' openids")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--trace",
+        default="",
+        help="write every request's [start s, latency s, message index in its intake] here",
+    )
     p.add_argument("--token", default=os.environ.get("DOUDI_WECHAT_TOKEN", "bench-token"))
     p.add_argument("--aes-key", default=os.environ.get("DOUDI_WECHAT_AES_KEY", ""))
     p.add_argument("--appid", default=os.environ.get("DOUDI_WECHAT_APPID", "wxbench0000000000"))
@@ -309,7 +321,11 @@ def main(argv: list[str] | None = None) -> None:
         uvloop.install()
     except ImportError:
         pass
-    result = asyncio.run(Generator(args).main())
+    generator = Generator(args)
+    result = asyncio.run(generator.main())
+    if args.trace:
+        with open(args.trace, "w") as f:
+            json.dump(generator.trace, f)
     json.dump(result, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
 

@@ -258,6 +258,7 @@ def journey_run(label: str, url: str, workers: int, args: argparse.Namespace) ->
             str(args.concurrency),
             "--run",
             label,
+            *(("--trace", f"{args.trace}/{label}.json") if args.trace else ()),
         )
         cpu = cpu_seconds(pids) - before
     return measure(label, url, run, cpu)
@@ -357,6 +358,7 @@ def main() -> None:
         help="admin URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/postgres",
     )
     p.add_argument("--only", default="ceiling,sqlite,pg,overload,memory,queue")
+    p.add_argument("--trace", default="", help="a directory: each journey run's per-request trace")
     p.add_argument("--out", default=str(ROOT / "benchmarks/webhook/results.json"))
     args = p.parse_args()
     only = set(args.only.split(","))

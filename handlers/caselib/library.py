@@ -35,6 +35,17 @@ def to_doc(case: Case) -> CaseDoc:
     )
 
 
+def _build(published: list[CaseDoc]) -> CaseMatcher:
+    """The matcher, warmed up: the first citizen's search must not load its tables (on the event
+    loop, ~0.2 s, while every other request waits)."""
+    matcher = CaseMatcher(published)
+    try:
+        matcher.warm_up()
+    except Exception:  # a cold first search is slow, not wrong: serve anyway
+        log.exception("case matcher warm-up failed; the first search will be slow")
+    return matcher
+
+
 class CaseLibrary:
     def __init__(self, matcher: CaseMatcher) -> None:
         self.matcher = matcher
@@ -48,7 +59,7 @@ class CaseLibrary:
         async with db.sessions() as session:
             rows = list(await session.scalars(select(Case)))
         published = [to_doc(c) for c in rows if c.status == "published"]
-        matcher = await asyncio.to_thread(CaseMatcher, published)
+        matcher = await asyncio.to_thread(_build, published)
         library = cls(matcher)
         for case in rows:
             library._note(case)
