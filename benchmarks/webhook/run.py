@@ -131,7 +131,13 @@ def loadgen(url: str, api_port: int, *args: str) -> dict[str, Any]:
 
 
 def open_loop(
-    port: int, api_port: int, rate: float, seconds: float, concurrency: int, run: str
+    port: int,
+    api_port: int,
+    rate: float,
+    seconds: float,
+    concurrency: int,
+    run: str,
+    trace: str = "",
 ) -> dict[str, Any]:
     """New citizens arriving at a fixed rate, whatever the server's pace (overload, memory)."""
     return loadgen(
@@ -139,6 +145,7 @@ def open_loop(
         api_port,
         *("--mode", "open", "--rate", str(rate), "--seconds", str(seconds)),
         *("--concurrency", str(concurrency), "--run", run),
+        *(("--trace", f"{trace}/{run}.json") if trace else ()),
     )
 
 
@@ -419,7 +426,7 @@ def main() -> None:
             port, api = free_port(), free_port()
             with doudi(url, port, api) as pids:
                 before = cpu_seconds(pids)
-                run = open_loop(port, api, rate, args.overload_seconds, 1000, "ovl")
+                run = open_loop(port, api, rate, args.overload_seconds, 1000, "ovl", args.trace)
                 cpu = cpu_seconds(pids) - before
             run["database"] = processed(url)
             results["overload"] = measure("overload", url, run, cpu)
