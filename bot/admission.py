@@ -7,13 +7,16 @@ consumers run it later, in order, and its reply goes out through the customer-se
 While a citizen has a message on the queue, their next messages queue behind it, so one
 citizen's turns still run in the order they were sent.
 
-"Cannot finish" is decided up front, from those already waiting for a slot and how long a
-turn takes now (Little's law), not by waiting for a slot until the deadline draws near.
-The deadline counts from when the handler starts; a request that came in while turns held
-the event loop (on SQLite they run on it) had already waited, unseen, before that. Under
-sustained overload every request would wait out its budget and answer at the deadline,
-plus that unseen time: past WeChat's 5 s (a 3x overload measured 27 s). Now most are
-answered in milliseconds, and none waits for a slot more than half its remaining time.
+"Cannot finish" is decided up front, from those already waiting for a slot and how often a
+turn finishes now (Little's law: turns that hold the event loop, as the inline SQLite
+driver's do, finish one at a time whatever the number of slots), not by waiting for a slot
+until the deadline draws near. On one event loop every turn let wait delays every request
+behind it, even one only to be answered `success`; so few may wait (MAX_WAIT_S), and queued
+turns run only while the loop has room: paced to a share of it while requests are being
+queued. A request that came in while the loop was held had already waited before its handler
+started; the loop's lag (`bot.looplag`) tells how long. With the inline driver's turns,
+which never yield, each handler found a slot free and a 3x overload (2,400 requests a
+second) ran almost every turn in its handler: 30 s at the slowest; now 0.4 s.
 
 When even the queue is full the request is refused with 503 and not recorded: WeChat
 re-delivers it (up to 3 times), and the delivery record makes sure it runs once.
@@ -28,6 +31,7 @@ import logging
 import time
 
 from bot import metrics
+from bot.looplag import LoopLag
 from handlers.incoming import Incoming
 from handlers.turns import TurnOutcome, TurnService
 
@@ -42,6 +46,20 @@ TURN_S_WEIGHT = 0.1
 TURN_S_PRIOR = 0.05
 # The share of a request's time left that it may spend waiting for a slot (see start_turn).
 WAIT_SHARE = 0.5
+# And never longer than this: turns that hold the event loop delay every request behind
+# them, even one that is only to be answered `success`, so the turns let wait must stay few.
+MAX_WAIT_S = 0.1
+# Above this loop lag a handler starts no turn (it queues it): a request's unseen wait is
+# already that long, and every turn started makes the next request's longer.
+LAG_LIMIT_S = 1.0
+# Queued turns run only while the lag is below this: they yield to requests still waiting
+# for their answer.
+CONSUMER_LAG_S = 0.02
+# While requests are being queued (and for this long after), queued turns together use at
+# most this share of the loop's time: the rest answers the requests still coming in. A loop
+# that keeps up shows little lag even when nearly full, so the lag alone cannot keep that room.
+CONSUMER_SHARE = 0.25
+OVERLOAD_HOLD_S = 1.0
 
 
 class QueueFull(Exception):
@@ -63,10 +81,21 @@ class Admission:
         self._queued_for: collections.Counter[str] = collections.Counter()
         self.max_in_flight = max_in_flight
         self.waiting = 0  # requests and consumers waiting for a slot
+        self.in_flight = 0  # turns holding a slot
         self.turn_s = TURN_S_PRIOR  # a turn's recent duration in its slot, seconds (averaged)
+        # Seconds between two turns finishing while others were waiting or running (averaged):
+        # turn_s / slots when turns overlap (waiting on PostgreSQL), turn_s when they cannot
+        # (each holds the loop).
+        self.gap_s = TURN_S_PRIOR / max_in_flight
+        self._last_done = 0.0
+        self._busy_since_last = False
+        self.lag = LoopLag()
+        self._overloaded_until = 0.0  # monotonic time until which consumers are paced
+        self._consumers_free_at = 0.0  # when the next queued turn may start, while paced
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        self.lag.start()
         if not self._tasks:
             self._tasks = [asyncio.create_task(self._consume()) for _ in range(self.consumers)]
 
@@ -81,6 +110,7 @@ class Admission:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        self.lag.stop()
 
     async def start_turn(
         self, incoming: Incoming, until: float
@@ -89,14 +119,16 @@ class Admission:
 
         Raises QueueFull when it could neither start nor be queued.
         """
-        if self._queued_for[incoming.openid] == 0:
+        if self._queued_for[incoming.openid] == 0 and self.lag.seconds <= LAG_LIMIT_S:
             if self.waiting == 0 and not self.slots.locked():  # a slot is free: no wait
                 await self.slots.acquire()
                 return asyncio.ensure_future(self._run(incoming))
             # Wait for a slot only while the turn is expected to finish in time, too, and then
             # for half the time left at most: the estimate may be off by half, and the rest
             # covers time not seen here (before the handler ran, the answer's way back).
-            budget = (until - MIN_TURN_BUDGET_S - self.turn_s - time.monotonic()) * WAIT_SHARE
+            unseen = self.lag.seconds
+            left = until - unseen - MIN_TURN_BUDGET_S - self.turn_s - time.monotonic()
+            budget = min(left * WAIT_SHARE, MAX_WAIT_S)
             if 0 < budget and self.expected_wait() < budget:
                 self.waiting += 1
                 try:
@@ -113,10 +145,10 @@ class Admission:
 
     def expected_wait(self) -> float:
         """Seconds until a slot frees for a request that starts waiting now: those ahead of it
-        (and itself) over the turns finished a second (slots over a turn's duration)."""
+        (and itself) over the turns finished a second."""
         if self.waiting == 0 and not self.slots.locked():
             return 0.0
-        return (self.waiting + 1) * self.turn_s / self.max_in_flight
+        return (self.waiting + 1) * max(self.gap_s, self.turn_s / self.max_in_flight)
 
     def _enqueue(self, incoming: Incoming) -> None:
         try:
@@ -125,23 +157,37 @@ class Admission:
             metrics.SHED.inc()
             raise QueueFull from None
         self._queued_for[incoming.openid] += 1
+        self._overloaded_until = time.monotonic() + OVERLOAD_HOLD_S
         metrics.QUEUED.inc()
         metrics.LATE_REPLIES.labels("queued").inc()
 
     async def _run(self, incoming: Incoming, late: bool = False) -> TurnOutcome:
         """The turn, in a slot already acquired; the slot is released when it ends."""
         metrics.IN_FLIGHT.inc()
+        self.in_flight += 1
         started = time.monotonic()
         try:
             return await self.turns.handle(incoming, late=late)
         finally:
-            self.turn_s += (time.monotonic() - started - self.turn_s) * TURN_S_WEIGHT
+            done = time.monotonic()
+            self.turn_s += (done - started - self.turn_s) * TURN_S_WEIGHT
+            if self._busy_since_last:  # no idle time since the last turn finished
+                self.gap_s += (done - self._last_done - self.gap_s) * TURN_S_WEIGHT
+            self._last_done = done
+            self._busy_since_last = bool(self.waiting) or self.in_flight > 1
+            self.in_flight -= 1
             metrics.IN_FLIGHT.dec()
             self.slots.release()
 
     async def _consume(self) -> None:
         while True:
             incoming = await self.queue.get()
+            # Requests waiting for their answer come first: a queued turn's is on its way.
+            await asyncio.sleep(0)
+            await self.lag.below(CONSUMER_LAG_S)
+            paced = time.monotonic() < self._overloaded_until
+            if paced and self._consumers_free_at > time.monotonic():
+                await asyncio.sleep(self._consumers_free_at - time.monotonic())
             try:
                 self.waiting += 1
                 try:
@@ -152,7 +198,10 @@ class Admission:
                 # Answered `success` already: the reply is queued for the API in the turn's
                 # own transaction and sent after it (one transaction, not two).
                 await self._run(incoming, late=True)
-                metrics.TURN_SECONDS.observe(time.monotonic() - started)
+                done = time.monotonic()
+                metrics.TURN_SECONDS.observe(done - started)
+                if paced:  # this turn's time, then three times as long for the others
+                    self._consumers_free_at = done + (done - started) * (1 / CONSUMER_SHARE - 1)
             except Exception:
                 log.exception("queued turn failed")
             finally:
