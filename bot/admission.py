@@ -12,11 +12,11 @@ turn finishes now (Little's law: turns that hold the event loop, as the inline S
 driver's do, finish one at a time whatever the number of slots), not by waiting for a slot
 until the deadline draws near. On one event loop every turn let wait delays every request
 behind it, even one only to be answered `success`; so few may wait (MAX_WAIT_S), and queued
-turns run only while the loop has room: paced to a share of it while requests are being
-queued. A request that came in while the loop was held had already waited before its handler
+turns run when the loop has room: paced to a share of it while requests are being queued.
+A request that came in while the loop was held had already waited before its handler
 started; the loop's lag (`bot.looplag`) tells how long. With the inline driver's turns,
 which never yield, each handler found a slot free and a 3x overload (2,400 requests a
-second) ran almost every turn in its handler: 30 s at the slowest; now 0.4 s.
+second) ran almost every turn in its handler: 30 s at the slowest; now under 1 s.
 
 When even the queue is full the request is refused with 503 and not recorded: WeChat
 re-delivers it (up to 3 times), and the delivery record makes sure it runs once.
@@ -48,13 +48,14 @@ TURN_S_PRIOR = 0.05
 WAIT_SHARE = 0.5
 # And never longer than this: turns that hold the event loop delay every request behind
 # them, even one that is only to be answered `success`, so the turns let wait must stay few.
-MAX_WAIT_S = 0.1
+MAX_WAIT_S = 0.5
 # Above this loop lag a handler starts no turn (it queues it): a request's unseen wait is
 # already that long, and every turn started makes the next request's longer.
 LAG_LIMIT_S = 1.0
-# Queued turns run only while the lag is below this: they yield to requests still waiting
-# for their answer.
+# Queued turns run only while the lag is below this, or once they have deferred this long:
+# they yield to requests still waiting for their answer, but never stop.
 CONSUMER_LAG_S = 0.02
+CONSUMER_DEFER_S = 0.2
 # While requests are being queued (and for this long after), queued turns together use at
 # most this share of the loop's time: the rest answers the requests still coming in. A loop
 # that keeps up shows little lag even when nearly full, so the lag alone cannot keep that room.
@@ -184,7 +185,9 @@ class Admission:
             incoming = await self.queue.get()
             # Requests waiting for their answer come first: a queued turn's is on its way.
             await asyncio.sleep(0)
-            await self.lag.below(CONSUMER_LAG_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CONSUMER_DEFER_S):
+                    await self.lag.below(CONSUMER_LAG_S)
             paced = time.monotonic() < self._overloaded_until
             if paced and self._consumers_free_at > time.monotonic():
                 await asyncio.sleep(self._consumers_free_at - time.monotonic())
