@@ -120,14 +120,14 @@ class Admission:
 
         Raises QueueFull when it could neither start nor be queued.
         """
-        if self._queued_for[incoming.openid] == 0 and self.lag.seconds <= LAG_LIMIT_S:
+        unseen = self.lag.seconds  # how long requests coming in now have already waited
+        if self._queued_for[incoming.openid] == 0 and unseen <= LAG_LIMIT_S:
             if self.waiting == 0 and not self.slots.locked():  # a slot is free: no wait
                 await self.slots.acquire()
                 return asyncio.ensure_future(self._run(incoming))
             # Wait for a slot only while the turn is expected to finish in time, too, and then
             # for half the time left at most: the estimate may be off by half, and the rest
             # covers time not seen here (before the handler ran, the answer's way back).
-            unseen = self.lag.seconds
             left = until - unseen - MIN_TURN_BUDGET_S - self.turn_s - time.monotonic()
             budget = min(left * WAIT_SHARE, MAX_WAIT_S)
             if 0 < budget and self.expected_wait() < budget:

@@ -46,7 +46,10 @@ class LoopLag:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        self._release(float("inf"))
+        for _, waiter in self._waiters:  # nobody is left waiting for a monitor that stopped
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters = []
 
     async def below(self, limit_s: float) -> None:
         """Return once the lag is at most `limit_s` (at once when it is, or when not running)."""
@@ -74,7 +77,7 @@ class LoopLag:
         for limit_s, waiter in self._waiters:
             if waiter.done():
                 continue
-            if lag_s <= limit_s or lag_s == float("inf"):
+            if lag_s <= limit_s:
                 waiter.set_result(None)
             else:
                 keep.append((limit_s, waiter))
