@@ -364,6 +364,7 @@ def main() -> None:
         default="",
         help="admin URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/postgres",
     )
+    p.add_argument("--overload-rate", type=float, default=0.0, help="default: 3x sqlite-1's")
     p.add_argument("--only", default="ceiling,sqlite,pg,overload,memory,queue")
     p.add_argument("--trace", default="", help="a directory: each journey run's per-request trace")
     p.add_argument("--out", default=str(ROOT / "benchmarks/webhook/results.json"))
@@ -422,7 +423,7 @@ def main() -> None:
         if "overload" in only:
             url = f"sqlite+aiosqlite:///{work}/overload.db"
             migrate(url)
-            rate = 3 * results.get("sqlite-1", {}).get("throughput_rps", 50.0)
+            rate = args.overload_rate or 3 * results.get("sqlite-1", {}).get("throughput_rps", 50.0)
             port, api = free_port(), free_port()
             with doudi(url, port, api) as pids:
                 before = cpu_seconds(pids)
