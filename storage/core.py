@@ -52,17 +52,46 @@ class _Prepared:
     # Per placeholder: the parameter's name (None: a constant of the statement) and value.
     binds: tuple[tuple[str | None, Any, Processor], ...]
     results: tuple[Processor, ...]
+    # Made from binds and results (see _compiled): the values in placeholder order, and the
+    # rows processed (None: no column needs it).
+    values: Callable[[Mapping[str, Any]], list[Any]]
+    rows: Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]] | None
 
-    def values(self, params: Mapping[str, Any]) -> list[Any]:
-        return [
-            value if name is None else params[name] if proc is None else proc(params[name])
-            for name, value, proc in self.binds
-        ]
+
+def _compiled(
+    binds: tuple[tuple[str | None, Any, Processor], ...], results: tuple[Processor, ...]
+) -> tuple[Callable[..., Any], Callable[..., Any] | None]:
+    """Straight-line functions for a statement's values and rows: a loop over the binds with a
+    test per value cost several times what the values themselves do."""
+    env: dict[str, Any] = {}
+    values = []
+    for i, (name, value, proc) in enumerate(binds):
+        if name is None:
+            env[f"c{i}"] = value
+            values.append(f"c{i}")
+        elif proc is None:
+            values.append(f"p[{name!r}]")
+        else:
+            env[f"f{i}"] = proc
+            values.append(f"f{i}(p[{name!r}])")
+    make_values = eval(f"lambda p: [{', '.join(values)}]", env)
+    if not any(results):
+        return make_values, None
+    columns = []
+    for i, proc in enumerate(results):
+        if proc is None:
+            columns.append(f"r[{i}]")
+        else:
+            env[f"g{i}"] = proc
+            columns.append(f"g{i}(r[{i}])")
+    make_rows = eval(f"lambda rows: [({', '.join(columns)},) for r in rows]", env)
+    return make_values, make_rows
 
 
 # In session.info: (the transaction, its Driver); or the Driver of the session's whole life.
 _DRIVER = "doudi.core.driver"
 _ATTACHED = "doudi.core.attached"
+_UNKNOWN: Any = object()
 
 
 class Hot:
@@ -101,7 +130,7 @@ class Hot:
         else:
             types = [column["type"] for column in self.statement.returning_column_descriptions]
         results = tuple(_result_processor(type_, dialect) for type_ in types)
-        return _Prepared(compiled.string, tuple(binds), results)
+        return _Prepared(compiled.string, tuple(binds), results, *_compiled(tuple(binds), results))
 
     def _prepared_for(
         self, dialect: Any, names: tuple[str, ...], many: bool = False
@@ -116,25 +145,28 @@ class Hot:
     async def run(self, session: AsyncSession, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows RETURNING gave (processed as SQLAlchemy would), or []."""
         prepared = self._prepared_for(session.bind.dialect, tuple(params))
-        driver = await _driver(session) if prepared is not None else None
-        if driver is None or prepared is None:
+        driver = session.info.get(_ATTACHED, _UNKNOWN)
+        if driver is _UNKNOWN and prepared is not None:
+            driver = await _driver(session)
+        if driver is None or driver is _UNKNOWN or prepared is None:
             result = await execute(session, self.statement, params)
             return [tuple(row) for row in result] if result.returns_rows else []
-        rows = await driver.fetch(prepared.sql, prepared.values(params))
-        if not rows or not any(prepared.results):
-            return rows
-        processors = prepared.results
-        return [
-            tuple(v if p is None else p(v) for v, p in zip(row, processors, strict=True))
-            for row in rows
-        ]
+        fetch_now = driver.fetch_now
+        if fetch_now is not None:  # nothing to wait for (SQLite, inline)
+            rows = fetch_now(prepared.sql, prepared.values(params))
+        else:
+            rows = await driver.fetch(prepared.sql, prepared.values(params))
+        convert = prepared.rows
+        return rows if not rows or convert is None else convert(rows)
 
     async def run_many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         """Once per parameter set (all with the same names, at least one), like executemany;
         without RETURNING."""
         prepared = self._prepared_for(session.bind.dialect, tuple(rows[0]), many=True)
-        driver = await _driver(session) if prepared is not None else None
-        if driver is None or prepared is None:
+        driver = session.info.get(_ATTACHED, _UNKNOWN)
+        if driver is _UNKNOWN and prepared is not None:
+            driver = await _driver(session)
+        if driver is None or driver is _UNKNOWN or prepared is None:
             await execute(session, self.statement, list(rows))
             return
         await driver.execute_many(prepared.sql, [prepared.values(params) for params in rows])

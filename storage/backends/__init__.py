@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any, Protocol
@@ -14,6 +15,9 @@ from sqlalchemy.sql import ColumnElement, Insert
 class Driver(Protocol):
     """SQL with positional values on a driver's connection, in its transaction (for
     storage.core.Hot). Errors are raised as SQLAlchemy's, parameters hidden."""
+
+    # fetch without a coroutine, when the driver never waits (SQLite, inline); or None.
+    fetch_now: Callable[[str, list[Any]], list[tuple[Any, ...]]] | None
 
     async def fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
         """The rows, as tuples, unprocessed."""

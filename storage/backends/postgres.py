@@ -168,6 +168,7 @@ def driver(raw: Any, dialect: Any) -> Driver | None:
 
 class _Driver:
     __slots__ = ("_adapted", "_connection", "_dialect")
+    fetch_now = None  # every statement is a round trip: see fetch
 
     def __init__(self, adapted: Any, connection: Any, dialect: Any) -> None:
         self._adapted = adapted  # SQLAlchemy's adapter: its error translation

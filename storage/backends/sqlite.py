@@ -157,13 +157,17 @@ def driver(raw: Any, dialect: Any) -> Driver | None:
 
 
 class _Driver:
-    __slots__ = ("_connection", "_dialect")
+    __slots__ = ("_connection", "_dialect", "fetch_now")
 
     def __init__(self, connection: sqlite3.Connection, dialect: Any) -> None:
         self._connection = connection
         self._dialect = dialect
+        self.fetch_now = self._fetch
 
     async def fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        return self._fetch(sql, values)
+
+    def _fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
         try:
             cursor = self._connection.execute(sql, values)
             try:
