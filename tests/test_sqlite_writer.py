@@ -125,3 +125,38 @@ async def test_the_orm_in_a_shared_transaction(db: Database) -> None:
     results = await _together(db, orm("orm-ok", False), orm("orm-failed", True), _record(db, "hot"))
     assert results[0] is None and isinstance(results[1], RuntimeError) and results[2] is None
     assert await _keys(db) == ["hot", "orm-ok"]
+
+
+async def test_a_transaction_that_waits_inside_holds_the_others_and_all_commit(
+    db: Database,
+) -> None:
+    """One that gives the loop back mid-transaction: the COMMIT due at the next iteration waits
+    for it, the others queue behind it, and everything is committed when each returns."""
+
+    async def slow() -> None:
+        async with db.transaction() as session:
+            await deliveries.record(session, "slow", utcnow(), "reply")
+            await asyncio.sleep(0.05)
+
+    results = await _together(db, _record(db, "a"), slow(), _record(db, "c"))
+    assert results == [None, None, None]
+    assert await _keys(db) == ["a", "c", "slow"]
+
+
+async def test_a_caller_cancelled_while_its_commit_is_due_does_not_cancel_the_others(
+    db: Database,
+) -> None:
+    db.backend.announce_writes(1)  # a turn that never comes: the COMMIT is left to the loop
+    try:
+        first = asyncio.ensure_future(_record(db, "cancelled"))
+        second = asyncio.ensure_future(_record(db, "kept"))
+        await asyncio.sleep(0)  # both ran to their COMMIT, which waits for the next iteration
+        first.cancel()
+        await second
+        with pytest.raises(asyncio.CancelledError):
+            await first
+    finally:
+        db.backend.announce_writes(-1)
+    # Its transaction had ended: it is committed with the others even though its caller was
+    # cancelled while waiting for the COMMIT.
+    assert await _keys(db) == ["cancelled", "kept"]
