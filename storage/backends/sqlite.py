@@ -24,7 +24,8 @@ from storage.backends.sqlite_checkpoint import Checkpointer
 from storage.backends.sqlite_inline import InlineConnection, creator
 from storage.backends.sqlite_writer import Writer
 
-# Set while this task holds the write lock: only its transactions begin IMMEDIATE.
+# Set while this task holds the write lock: only its transactions begin IMMEDIATE. (Database's
+# pooled write transactions: ":memory:" only; a file's go through sqlite_writer.Writer.)
 _writing: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_writing", default=False)
 
 
