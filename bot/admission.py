@@ -29,6 +29,7 @@ import collections
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from bot import metrics
 from bot.looplag import LoopLag
@@ -67,6 +68,10 @@ class QueueFull(Exception):
     pass
 
 
+def _nothing(count: int) -> None:
+    return None
+
+
 class Admission:
     def __init__(
         self,
@@ -74,8 +79,11 @@ class Admission:
         max_in_flight: int = 16,
         queue_size: int = 1000,
         consumers: int = 4,
+        announce: Callable[[int], None] | None = None,
     ) -> None:
         self.turns = turns
+        # Tells the database how many started turns are about to write (a hint).
+        self._announce = announce or _nothing
         self.slots = asyncio.Semaphore(max_in_flight)
         self.queue: asyncio.Queue[Incoming] = asyncio.Queue(maxsize=queue_size)
         self.consumers = max(1, min(consumers, max_in_flight))
@@ -124,7 +132,7 @@ class Admission:
         if self._queued_for[incoming.openid] == 0 and unseen <= LAG_LIMIT_S:
             if self.waiting == 0 and not self.slots.locked():  # a slot is free: no wait
                 await self.slots.acquire()
-                return asyncio.ensure_future(self._run(incoming))
+                return self._started(incoming)
             # Wait for a slot only while the turn is expected to finish in time, too, and then
             # for half the time left at most: the estimate may be off by half, and the rest
             # covers time not seen here (before the handler ran, the answer's way back).
@@ -138,7 +146,7 @@ class Admission:
                 except TimeoutError:
                     pass
                 else:
-                    return asyncio.ensure_future(self._run(incoming))
+                    return self._started(incoming)
                 finally:
                     self.waiting -= 1
         self._enqueue(incoming)
@@ -162,8 +170,19 @@ class Admission:
         metrics.QUEUED.inc()
         metrics.LATE_REPLIES.labels("queued").inc()
 
-    async def _run(self, incoming: Incoming, late: bool = False) -> TurnOutcome:
+    def _started(self, incoming: Incoming) -> asyncio.Future[TurnOutcome]:
+        """The turn as a task of its own, announced to the database: turns started in one
+        iteration of the event loop run in the next, and SQLite's writer commits them together
+        (storage/backends/sqlite_writer.py)."""
+        self._announce(1)
+        return asyncio.ensure_future(self._run(incoming, announced=True))
+
+    async def _run(
+        self, incoming: Incoming, late: bool = False, announced: bool = False
+    ) -> TurnOutcome:
         """The turn, in a slot already acquired; the slot is released when it ends."""
+        if announced:  # runs now (without giving the loop back before its transaction)
+            self._announce(-1)
         metrics.IN_FLIGHT.inc()
         self.in_flight += 1
         started = time.monotonic()

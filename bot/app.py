@@ -71,6 +71,7 @@ def build_app(settings: Settings, *, outbound: Outbound | None = None) -> web.Ap
         turns,
         max_in_flight=int(extra.get("DOUDI_MAX_TURNS_IN_FLIGHT", "16")),
         queue_size=int(extra.get("DOUDI_TURN_QUEUE", "10000")),
+        announce=db.backend.announce_writes,
     )
     webhook = Webhook(protocol, turns, settings.turn_deadline_s, admission)
 

@@ -54,8 +54,16 @@ async def send(services: Services, claimed: list[tuple[int, str, str]], now: dat
         async with limit:
             delivery = await services.outbound.send_text(openid, text)
         async with db.transaction() as session:
+            if delivery.status == "sent":  # two UPDATEs, nothing loaded
+                sent = await repo.settle_sent(session, item_id, utcnow())
+                if sent is None:  # deleted meanwhile (the citizen asked to forget them)
+                    return False
+                (message_id,) = sent
+                if message_id is not None:
+                    await messages.set_delivery(session, [message_id], "sent")
+                return True
             item = await repo.get(session, item_id)
-            if item is None:  # deleted meanwhile (the citizen asked to forget them)
+            if item is None:
                 return False
             return await _settle(session, item, delivery.status, delivery.error_code, now)
 

@@ -26,9 +26,19 @@ class Database:
         self.engine = self.backend.create_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
-    @asynccontextmanager
-    async def transaction(self, lock_key: str | None = None) -> AsyncIterator[AsyncSession]:
+    def transaction(self, lock_key: str | None = None) -> AbstractAsyncContextManager[AsyncSession]:
         """A write transaction; with lock_key, none other holding that key runs at the same time.
+        Committed when it returns.
+
+        On an SQLite file, the backend's one writer runs it (storage/backends/sqlite_writer.py:
+        a connection outside the pool, turns of one event-loop iteration committed together).
+        """
+        own = self.backend.write_transaction()
+        return own if own is not None else self._pooled(lock_key)
+
+    @asynccontextmanager
+    async def _pooled(self, lock_key: str | None) -> AsyncIterator[AsyncSession]:
+        """A write transaction on a pooled connection.
 
         The transaction is begun and committed on its connection, below the ORM session: most
         turns run only `storage.core.Hot` statements, on the driver's connection, and never

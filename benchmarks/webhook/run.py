@@ -364,6 +364,10 @@ def main() -> None:
         default="",
         help="admin URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/postgres",
     )
+    p.add_argument(
+        "--pg-prefix", default="doudi_bench", help="names of the databases it (re)creates"
+    )
+    p.add_argument("--overload-rate", type=float, default=0.0, help="default: 3x sqlite-1's")
     p.add_argument("--only", default="ceiling,sqlite,pg,overload,memory,queue")
     p.add_argument("--trace", default="", help="a directory: each journey run's per-request trace")
     p.add_argument("--out", default=str(ROOT / "benchmarks/webhook/results.json"))
@@ -417,12 +421,12 @@ def main() -> None:
                 )
         if "pg" in only and args.postgres:
             for workers in (1, 2):
-                url = fresh_postgres(args.postgres, f"doudi_bench_{workers}")
+                url = fresh_postgres(args.postgres, f"{args.pg_prefix}_{workers}")
                 results[f"pg-{workers}"] = journey_run(f"pg{workers}", url, workers, args)
         if "overload" in only:
             url = f"sqlite+aiosqlite:///{work}/overload.db"
             migrate(url)
-            rate = 3 * results.get("sqlite-1", {}).get("throughput_rps", 50.0)
+            rate = args.overload_rate or 3 * results.get("sqlite-1", {}).get("throughput_rps", 50.0)
             port, api = free_port(), free_port()
             with doudi(url, port, api) as pids:
                 before = cpu_seconds(pids)
@@ -464,7 +468,7 @@ def main() -> None:
             results["queue-sqlite"] = queue_query(url)
             if args.postgres:
                 results["queue-pg"] = queue_query(
-                    fresh_postgres(args.postgres, "doudi_bench_queue")
+                    fresh_postgres(args.postgres, f"{args.pg_prefix}_queue")
                 )
     finally:
         shutil.rmtree(work, ignore_errors=True)

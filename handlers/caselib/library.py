@@ -12,12 +12,21 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.caselib.matcher import CaseDoc, CaseMatcher, MatchResult
+from storage import core
 from storage.db import Database
 from storage.models import Case
+
+# What changed since the last look: ids and times only (storage.core.Hot, on the driver of a
+# turn's transaction); whole cases are read only for those that did change.
+_cases = Case.__table__
+_CHANGED_SINCE = core.Hot(
+    select(_cases.c.id, _cases.c.updated_at).where(_cases.c.updated_at >= bindparam("since"))
+)
+_ALL = core.Hot(select(_cases.c.id, _cases.c.updated_at))
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,7 @@ class CaseLibrary:
     def __init__(self, matcher: CaseMatcher) -> None:
         self.matcher = matcher
         self._seen: dict[str, datetime] = {}  # case id -> updated_at last applied
+        self._published: dict[str, CaseDoc] = {}  # what the matcher searches, by id
         self._since: datetime | None = None
         self._lock = asyncio.Lock()
 
@@ -61,6 +71,7 @@ class CaseLibrary:
         published = [to_doc(c) for c in rows if c.status == "published"]
         matcher = await asyncio.to_thread(_build, published)
         library = cls(matcher)
+        library._published = {doc.id: doc for doc in published}
         for case in rows:
             library._note(case)
         log.info("case library loaded: %d published of %d", len(published), len(rows))
@@ -76,31 +87,35 @@ class CaseLibrary:
         if self._seen.get(case.id) == case.updated_at:
             return
         if case.status == "published":
-            self.matcher.upsert(to_doc(case))
+            doc = to_doc(case)
+            self.matcher.upsert(doc)
+            self._published[case.id] = doc
         else:
             self.matcher.remove(case.id)
+            self._published.pop(case.id, None)
         self._note(case)
 
     async def refresh(self, session: AsyncSession) -> None:
         """Apply what changed in the database since the last look."""
-        query = select(Case)
-        if self._since is not None:
-            query = query.where(Case.updated_at >= self._since)
         async with self._lock:
-            for case in await session.scalars(query):
-                self.apply(case)
+            if self._since is None:
+                rows = await _ALL.run(session, {})
+            else:
+                rows = await _CHANGED_SINCE.run(session, {"since": self._since})
+            changed = [case_id for case_id, at in rows if self._seen.get(case_id) != at]
+            if changed:
+                for case in await session.scalars(select(Case).where(Case.id.in_(changed))):
+                    self.apply(case)
 
     async def search(self, session: AsyncSession, text: str) -> MatchResult:
         await self.refresh(session)
         return self.matcher.search(text)
 
     async def describe(self, session: AsyncSession, ids: list[str]) -> list[dict[str, Any]]:
-        """What the dialog shows of each case, in the order given."""
-        if not ids:
-            return []
-        rows = {c.id: c for c in await session.scalars(select(Case).where(Case.id.in_(ids)))}
+        """What the dialog shows of each published case, in the order given: as the matcher
+        has it, i.e. as of the refresh before the search (no query of its own)."""
         return [
             {"id": c.id, "title": c.title, "solution": c.solution, "department": c.department}
-            for c in (rows.get(i) for i in ids)
-            if c is not None and c.status == "published"
+            for c in (self._published.get(i) for i in ids)
+            if c is not None
         ]

@@ -10,9 +10,11 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.staff.errors import Invalid
+from storage import core
 from storage.models import StaffSetting
 
 # Why a request got stuck (卡点原因), recorded when a ticket is resolved.
@@ -109,12 +111,17 @@ def merged(overrides: dict[str, Any]) -> StaffConfig:
     return replace(DEFAULT, **changes)
 
 
+# Every filing reads it (its deadlines): a Hot SELECT, not an ORM load (storage.core.Hot).
+_settings = StaffSetting.__table__
+_VALUE = core.Hot(select(_settings.c.value).where(_settings.c.key == bindparam("key")))
+
+
 async def load_config(session: AsyncSession) -> StaffConfig:
-    row = await session.get(StaffSetting, SETTINGS_KEY)
-    if row is None or not row.value:
+    rows = await _VALUE.run(session, {"key": SETTINGS_KEY})
+    if not rows or not rows[0][0]:
         return DEFAULT
     try:
-        return merged(row.value)
+        return merged(rows[0][0])
     except Invalid:  # a key removed from the code since it was saved: keep the defaults
         return DEFAULT
 

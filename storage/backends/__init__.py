@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import ColumnElement, Insert
 
 
 class Driver(Protocol):
     """SQL with positional values on a driver's connection, in its transaction (for
     storage.core.Hot). Errors are raised as SQLAlchemy's, parameters hidden."""
+
+    # fetch without a coroutine, when the driver never waits (SQLite, inline); or None.
+    fetch_now: Callable[[str, list[Any]], list[tuple[Any, ...]]] | None
 
     async def fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
         """The rows, as tuples, unprocessed."""
@@ -29,6 +33,15 @@ class Backend(Protocol):
     supports_many_workers: bool
 
     def create_engine(self, url: str) -> AsyncEngine: ...
+
+    def write_transaction(self) -> AbstractAsyncContextManager[AsyncSession] | None:
+        """A write transaction of the backend's own (SQLite: its one writer, whose lock covers
+        every key), or None: Database.transaction's, on a pooled connection."""
+        ...
+
+    def announce_writes(self, count: int) -> None:
+        """A hint: `count` more (negative: fewer) write transactions are about to begin, e.g.
+        turns started and not yet run. SQLite's writer then commits them together."""
 
     def serialise(self, key: str | None) -> AbstractAsyncContextManager[None]:
         """Held around a write transaction, before it begins (the in-process part of a lock)."""

@@ -54,6 +54,12 @@ class PostgresBackend:
         # Transactions of this process holding or waiting for each lock key (see may_wait).
         self._holders: Counter[str] = Counter()
 
+    def write_transaction(self) -> None:
+        return None  # Database's own: a pooled connection, the advisory lock of its key
+
+    def announce_writes(self, count: int) -> None:
+        return None  # each transaction commits on its own
+
     @asynccontextmanager
     async def serialise(self, key: str | None) -> AsyncIterator[None]:
         # Nothing is locked in-process: the advisory lock (lock) serialises across processes.
@@ -162,6 +168,7 @@ def driver(raw: Any, dialect: Any) -> Driver | None:
 
 class _Driver:
     __slots__ = ("_adapted", "_connection", "_dialect")
+    fetch_now = None  # every statement is a round trip: see fetch
 
     def __init__(self, adapted: Any, connection: Any, dialect: Any) -> None:
         self._adapted = adapted  # SQLAlchemy's adapter: its error translation

@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,15 +15,17 @@ from sqlalchemy import Date, event, func
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql import ColumnElement, Insert
 from sqlalchemy.util.concurrency import await_only
 
 from storage.backends import Driver
 from storage.backends.sqlite_checkpoint import Checkpointer
 from storage.backends.sqlite_inline import InlineConnection, creator
+from storage.backends.sqlite_writer import Writer
 
-# Set while this task holds the write lock: only its transactions begin IMMEDIATE.
+# Set while this task holds the write lock: only its transactions begin IMMEDIATE. (Database's
+# pooled write transactions: ":memory:" only; a file's go through sqlite_writer.Writer.)
 _writing: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_writing", default=False)
 
 
@@ -38,12 +40,16 @@ class SQLiteBackend:
         self._writers = 0  # transactions holding or waiting for the write lock
         self._mutexes: dict[str, asyncio.Lock] = {}
         self._checkpointer: Checkpointer | None = None
+        # Write transactions on a connection of their own, committed together (a file only:
+        # every connection to ":memory:" is a database of its own).
+        self.writer: Writer | None = None
 
     def create_engine(self, url: str) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
             self._checkpointer = Checkpointer(database)
+            self.writer = Writer(url, database, self._checkpointer)
         # Statements run inline on the event loop, not on aiosqlite's threads (see
         # sqlite_inline.py); hide_parameters: errors never carry citizens' text into the logs.
         engine = create_async_engine(
@@ -97,12 +103,22 @@ class SQLiteBackend:
         finally:
             self._writers -= 1
 
+    def write_transaction(self) -> AbstractAsyncContextManager[AsyncSession] | None:
+        return None if self.writer is None else self.writer.transaction()
+
     async def close(self) -> None:
+        if self.writer is not None:
+            await self.writer.close()
         if self._checkpointer is not None:
             await self._checkpointer.close()
 
+    def announce_writes(self, count: int) -> None:
+        if self.writer is not None:
+            self.writer.announce(count)
+
     def may_wait(self, key: str) -> bool:
-        return self._writers > 0
+        writer = self.writer
+        return self._writers > 0 or (writer is not None and writer.writers > 0)
 
     @asynccontextmanager
     async def mutex(self, engine: AsyncEngine, key: str) -> AsyncIterator[None]:
@@ -142,13 +158,17 @@ def driver(raw: Any, dialect: Any) -> Driver | None:
 
 
 class _Driver:
-    __slots__ = ("_connection", "_dialect")
+    __slots__ = ("_connection", "_dialect", "fetch_now")
 
     def __init__(self, connection: sqlite3.Connection, dialect: Any) -> None:
         self._connection = connection
         self._dialect = dialect
+        self.fetch_now = self._fetch
 
     async def fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+        return self._fetch(sql, values)
+
+    def _fetch(self, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
         try:
             cursor = self._connection.execute(sql, values)
             try:

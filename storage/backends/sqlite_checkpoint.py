@@ -29,9 +29,10 @@ class Checkpointer:
         self._written = 0
         self._running: asyncio.Task[None] | None = None
 
-    def written(self) -> None:
-        """After a write transaction: start a checkpoint when it is time and none runs."""
-        self._written += 1
+    def written(self, transactions: int = 1) -> None:
+        """After a COMMIT of `transactions` write transactions (sqlite_writer.py commits several
+        at once): start a checkpoint when it is time and none runs."""
+        self._written += transactions
         if self._written >= self.every and self._running is None:
             self._written = 0
             self._running = asyncio.get_running_loop().create_task(self._run())

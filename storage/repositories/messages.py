@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import core
@@ -50,14 +50,19 @@ async def add(
     return int(rows[0][0])
 
 
+_SET_DELIVERY = core.Hot(
+    update(Message.__table__)
+    .where(Message.__table__.c.id == bindparam("message_id"))
+    .values(delivery=bindparam("delivery"), error_code=bindparam("error_code"))
+)
+
+
 async def set_delivery(
     session: AsyncSession, message_ids: Sequence[int], delivery: str, error_code: int | None = None
 ) -> None:
-    await session.execute(
-        update(Message)
-        .where(Message.id.in_(message_ids))
-        .values(delivery=delivery, error_code=error_code)
-    )
+    rows = [{"message_id": i, "delivery": delivery, "error_code": error_code} for i in message_ids]
+    if rows:
+        await _SET_DELIVERY.run_many(session, rows)
 
 
 async def transcript(session: AsyncSession, conversation_id: int) -> list[Message]:
