@@ -77,11 +77,9 @@ async def send(services: Services, claimed: list[tuple[int, str, str]], now: dat
 async def _settle(
     session: AsyncSession, item: OutboxItem, status: str, error_code: int | None, now: datetime
 ) -> bool:
+    """An item WeChat did not take (a sent one is settled in `send`, without loading it):
+    given up for good or retried later. Returns False (not sent)."""
     ids = [item.message_id] if item.message_id is not None else []
-    if status == "sent":
-        await repo.mark_sent(session, item, utcnow())
-        await messages.set_delivery(session, ids, "sent")
-        return True
     if error_code in FINAL_ERRORS:
         await repo.mark_failed(session, item, "refused by WeChat", error_code, now)
         await messages.set_delivery(session, ids, "failed", error_code)

@@ -112,16 +112,11 @@ async def get(session: AsyncSession, item_id: int) -> OutboxItem | None:
 async def settle_sent(
     session: AsyncSession, item_id: int, now: datetime
 ) -> tuple[int | None] | None:
-    """Item `item_id` was sent (as mark_sent, without loading it): its message id, in a
-    tuple; None when the item is gone (deleted meanwhile)."""
+    """Item `item_id` was sent: status, time and attempts set and its claim and error cleared,
+    without loading it. Its message id, in a tuple; None when the item is gone (deleted
+    meanwhile)."""
     rows = await _SENT.run(session, {"item_id": item_id, "sent_at": now})
     return (rows[0][0],) if rows else None
-
-
-async def mark_sent(session: AsyncSession, item: OutboxItem, now: datetime) -> None:
-    item.status, item.sent_at, item.claimed_until = "sent", now, None
-    item.attempts += 1
-    item.last_error, item.error_code = "", None
 
 
 async def mark_failed(
