@@ -44,6 +44,16 @@ def to_doc(case: Case) -> CaseDoc:
     )
 
 
+def _shown(doc: CaseDoc) -> dict[str, Any]:
+    """What the dialog shows of a case (kept per published case: not its problem text)."""
+    return {
+        "id": doc.id,
+        "title": doc.title,
+        "solution": doc.solution,
+        "department": doc.department,
+    }
+
+
 def _build(published: list[CaseDoc]) -> CaseMatcher:
     """The matcher, warmed up: the first citizen's search must not load its tables (on the event
     loop, ~0.2 s, while every other request waits)."""
@@ -59,7 +69,7 @@ class CaseLibrary:
     def __init__(self, matcher: CaseMatcher) -> None:
         self.matcher = matcher
         self._seen: dict[str, datetime] = {}  # case id -> updated_at last applied
-        self._published: dict[str, CaseDoc] = {}  # what the matcher searches, by id
+        self._shown: dict[str, dict[str, Any]] = {}  # what describe shows of each published case
         self._since: datetime | None = None
         self._lock = asyncio.Lock()
 
@@ -71,7 +81,7 @@ class CaseLibrary:
         published = [to_doc(c) for c in rows if c.status == "published"]
         matcher = await asyncio.to_thread(_build, published)
         library = cls(matcher)
-        library._published = {doc.id: doc for doc in published}
+        library._shown = {doc.id: _shown(doc) for doc in published}
         for case in rows:
             library._note(case)
         log.info("case library loaded: %d published of %d", len(published), len(rows))
@@ -89,10 +99,10 @@ class CaseLibrary:
         if case.status == "published":
             doc = to_doc(case)
             self.matcher.upsert(doc)
-            self._published[case.id] = doc
+            self._shown[case.id] = _shown(doc)
         else:
             self.matcher.remove(case.id)
-            self._published.pop(case.id, None)
+            self._shown.pop(case.id, None)
         self._note(case)
 
     async def refresh(self, session: AsyncSession) -> None:
@@ -114,8 +124,4 @@ class CaseLibrary:
     async def describe(self, session: AsyncSession, ids: list[str]) -> list[dict[str, Any]]:
         """What the dialog shows of each published case, in the order given: as the matcher
         has it, i.e. as of the refresh before the search (no query of its own)."""
-        return [
-            {"id": c.id, "title": c.title, "solution": c.solution, "department": c.department}
-            for c in (self._published.get(i) for i in ids)
-            if c is not None
-        ]
+        return [dict(shown) for shown in map(self._shown.get, ids) if shown is not None]
