@@ -321,8 +321,9 @@ def calibrate_observations(
 
     model = None
     if fit and all(o.feats is not None for o in fit):
-        # The intent model joins when every message has its text (and a group to fold by).
-        use_intent = all(o.text and o.group for o in obs)
+        # The intent model joins when every message has a group to fold by and its text (a
+        # message reduced to nothing, 您好 say, reaches no case and needs none).
+        use_intent = all(o.group and (o.text or not o.ranked) for o in obs)
         names = MODEL_FEATURES + intent.FEATURES if use_intent else MODEL_FEATURES
         if use_intent:
             fit = _with_cross_fitted_intent(fit)

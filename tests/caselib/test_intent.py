@@ -60,3 +60,15 @@ def test_calibration_learns_the_table_and_decisions_use_it():
     ranked = (("C1", 0.6), ("Z", 0.1))
     assert decide(ranked, th, feats, "社保断缴了去补缴窗口说办不了怎么办")[0] == "answer"
     assert decide(ranked, th, feats, "社保一个月交多少钱")[0] != "answer"
+
+
+def test_a_message_with_no_text_left_does_not_switch_the_intent_model_off():
+    # 「？？？」 normalises to nothing and reaches no case; a labelled file with such a line
+    # used to drop the intent model from the whole calibration.
+    obs = []
+    for i in range(60):
+        obs.append(_obs(i, f"C{i}", f"C{i}", STUCK[i % 6] + "怎么办"))
+        obs.append(_obs(1000 + i, None, f"C{i}", ROUTINE[i % 6]))
+    obs.append(Observation(None, (), obs[0].feats, "original", "", "g-empty"))
+    th = calibrate_observations(obs)
+    assert "intent" in th.model
