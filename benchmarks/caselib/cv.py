@@ -23,6 +23,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 
+from benchmarks.caselib.paddings import evaluation_variants
 from handlers.caselib.calibration import (
     TRAIN_VARIANTS,
     Observation,
@@ -35,7 +36,7 @@ from handlers.caselib.calibration import (
 )
 from handlers.caselib.jsonl import load_cases, read_queries
 from handlers.caselib.matcher import CaseMatcher
-from handlers.caselib.perturb import perturb_rows, variants
+from handlers.caselib.perturb import perturb_rows
 
 COLS = (
     "answered_right",
@@ -62,7 +63,7 @@ def load_folded(library: str, queries: str, folds: int, seed: int) -> Folded:
     matcher = CaseMatcher(cases, thresholds=Thresholds())
     corpus = [c.title + c.problem for c in cases] + [r["query"] for r in rows]
     sets = {"original": rows}
-    for name, fn in variants(corpus).items():
+    for name, fn in evaluation_variants(corpus).items():
         sets[name] = perturb_rows(rows, fn, 7)
     obs = {n: observe(matcher, rs, n, queries) for n, rs in sets.items()}
     rng = random.Random(seed)

@@ -13,10 +13,11 @@ import sys
 import time
 from collections import defaultdict
 
+from benchmarks.caselib.paddings import evaluation_variants
 from handlers.caselib.calibration import Thresholds, evaluate, observe
 from handlers.caselib.jsonl import load_cases, read_queries
 from handlers.caselib.matcher import CaseMatcher
-from handlers.caselib.perturb import perturb_rows, variants
+from handlers.caselib.perturb import perturb_rows
 
 TARGETS = {
     "answered_right": (">=", 0.85),
@@ -35,7 +36,7 @@ def run(library: str, queries: str, thresholds: str | None = None, seed: int = 7
     build = time.perf_counter() - t0
     corpus = [c.title + c.problem for c in cases] + [r["query"] for r in rows]
     sets = {"original": rows}
-    for name, fn in variants(corpus).items():
+    for name, fn in evaluation_variants(corpus).items():
         sets[name] = perturb_rows(rows, fn, seed)
     out = {}
     for name, rs in sets.items():

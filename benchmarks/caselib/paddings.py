@@ -1,0 +1,34 @@
+"""The perturbed copies a quality run evaluates: the calibration's own, plus chit-chat padding
+that nothing in the product was written from.
+
+``perturb.pad`` pads with a handful of phrases that the calibration also fits on, and that the
+courtesy list (``handlers/caselib/data/courtesy.txt``) was written alongside. The openers and
+closers in ``paddings_holdout.json`` were written separately (by someone who saw neither), so the
+``padded_holdout`` copy measures long messages as a citizen would really write them. They are
+evaluation data: never fit on them, never copy them into the product.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from handlers.caselib.perturb import variants
+
+HOLDOUT_PATH = Path(__file__).parent / "paddings_holdout.json"
+
+
+def held_out_padding(path: Path = HOLDOUT_PATH) -> Callable[[str, random.Random], str]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    openers, closers = data["openers"], data["closers"]
+
+    def pad(text: str, rng: random.Random) -> str:
+        return rng.choice(openers) + text + rng.choice(closers)
+
+    return pad
+
+
+def evaluation_variants(corpus: Iterable[str]) -> dict[str, Callable[[str, random.Random], str]]:
+    return {**variants(corpus), "padded_holdout": held_out_padding()}
