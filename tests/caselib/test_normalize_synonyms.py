@@ -54,3 +54,13 @@ def test_synonym_lets_citizen_wording_find_the_official_term():
     bare = CaseMatcher(cases, analyzer=Analyzer(rewriter=SynonymRewriter.from_groups([])))
     ranked = bare.rank("房本丢了要补发")
     assert not ranked or ranked[0][1] < m.rank("房本丢了要补发")[0][1]
+
+
+def test_family_words_of_everyday_speech_reach_the_case(demo_matcher):
+    # 娃 is how many citizens say 孩子; 老爸 and 老太太 are 父亲 and 老人 in the cases' words.
+    assert demo_matcher.rank("娃在国外生的回来上不了户口")[0][0] == "D095"
+    rw = SynonymRewriter.default()
+    assert rw.rewrite(normalize("老爸走了")) == rw.rewrite(normalize("父亲走了"))
+    assert rw.rewrite(normalize("老太太九十了")) == rw.rewrite(normalize("老人九十了"))
+    # 老家父母 must not turn into 老 + 父亲 + 母: no alias may straddle everyday words.
+    assert "父亲" not in rw.rewrite(normalize("弟弟在老家父母户口上"))
