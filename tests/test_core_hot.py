@@ -162,3 +162,33 @@ def test_only_plain_inserts_of_an_integer_key_read_the_rowid() -> None:
     assert not _returns_rowid_only(
         insert(small).values([{"v": "a"}, {"v": "b"}]).returning(small.c.id), dialect
     )
+
+
+def test_sqlite_text_of_times_and_json_is_sqlalchemys() -> None:
+    """Hot's own SQLite text for UTC datetimes and JSON is what SQLAlchemy would write."""
+    from datetime import UTC, datetime, timezone
+
+    from sqlalchemy import JSON
+    from sqlalchemy.dialects import sqlite
+
+    from storage.columns import UTCDateTime
+    from storage.core import _bind_processor
+
+    dialect = sqlite.dialect()
+    for type_, values in (
+        (
+            UTCDateTime(),
+            [
+                utcnow(),
+                datetime(1, 1, 1, tzinfo=UTC),
+                datetime(2026, 11, 28, 8, 0, 0, 5, tzinfo=timezone(timedelta(hours=8))),
+                datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+                None,
+            ],
+        ),
+        (JSON(), [{}, {"a": [1, "二"]}, [], [None], None, "x", 3]),
+    ):
+        ours = _bind_processor(type_, dialect)
+        theirs = type_.dialect_impl(dialect).bind_processor(dialect)
+        assert ours is not theirs
+        assert [ours(value) for value in values] == [theirs(value) for value in values]
