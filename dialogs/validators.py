@@ -6,7 +6,6 @@ A sniffer takes (text, config) and returns a value or None; it must be conservat
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import unicodedata
@@ -136,11 +135,18 @@ def _short_names(c: Centre) -> tuple[str, ...]:
     return tuple(names)
 
 
-@functools.cache
+# id(centres) -> (centres, each centre with its names): a tuple of centres is hashed by hashing
+# every centre in it, which would cost more than the lookup saves.
+_NAMED: dict[int, tuple[tuple[Centre, ...], tuple[tuple[Centre, tuple[str, ...]], ...]]] = {}
+
+
 def _named(centres: tuple[Centre, ...]) -> tuple[tuple[Centre, tuple[str, ...]], ...]:
     """Each centre with its names, made once per list of centres: the sniffer runs on most
     intake messages, and building the names for every centre each time was most of its cost."""
-    return tuple((c, _short_names(c)) for c in centres)
+    known = _NAMED.get(id(centres))
+    if known is None or known[0] is not centres:
+        known = _NAMED[id(centres)] = (centres, tuple((c, _short_names(c)) for c in centres))
+    return known[1]
 
 
 def _mentioned(t: str, centres: tuple[Centre, ...]) -> list[Centre]:
