@@ -9,6 +9,8 @@ serves them, and run through storage.core (no autoflush).
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -76,8 +78,9 @@ def window_of(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-def _values(citizen: CitizenRow) -> tuple[Any, ...]:
-    return tuple(getattr(citizen, name) for name in _COLUMNS)
+# The values of _COLUMNS, as a tuple (attrgetter: in C, ~1 us less than a generator; three
+# times a turn).
+_values: Callable[[CitizenRow], tuple[Any, ...]] = operator.attrgetter(*_COLUMNS)
 
 
 async def arrive(
