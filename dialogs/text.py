@@ -9,9 +9,23 @@ import unicodedata
 _EDGE = " \t\r\n\u3000。.，,！!？?~～、;；:：\"'“”‘’()（）[]【】<>《》…"
 
 
+# The last text normalised, and its form: a dialog step normalises the message it is given
+# five to eight times (command, clean, squash, the sniffers, the parser). A text with
+# full-width punctuation ("，") is normalised in full, ~5 us for 40 characters, each time.
+# One (text, form) tuple, replaced whole: safe to read from any thread.
+_last: tuple[str, str] = ("", "")
+
+
 def nfkc(text: str) -> str:
     """Full-width letters, digits and punctuation to their ASCII forms."""
-    return unicodedata.normalize("NFKC", text or "")
+    global _last
+    last = _last
+    if text == last[0]:
+        return last[1]
+    form = unicodedata.normalize("NFKC", text or "")
+    if text:
+        _last = (text, form)
+    return form
 
 
 def clean(text: str) -> str:

@@ -135,6 +135,31 @@ def _short_names(c: Centre) -> tuple[str, ...]:
     return tuple(names)
 
 
+# id(centres) -> (centres, each centre with its names): a tuple of centres is hashed by hashing
+# every centre in it, which would cost more than the lookup saves.
+_NAMED: dict[int, tuple[tuple[Centre, ...], tuple[tuple[Centre, tuple[str, ...]], ...]]] = {}
+
+
+def _named(centres: tuple[Centre, ...]) -> tuple[tuple[Centre, tuple[str, ...]], ...]:
+    """Each centre with its names, made once per list of centres: the sniffer runs on most
+    intake messages, and building the names for every centre each time was most of its cost."""
+    known = _NAMED.get(id(centres))
+    if known is None or known[0] is not centres:
+        known = _NAMED[id(centres)] = (centres, tuple((c, _short_names(c)) for c in centres))
+    return known[1]
+
+
+def _mentioned(t: str, centres: tuple[Centre, ...]) -> list[Centre]:
+    """The centres one of whose names is in `t`."""
+    found = []
+    for c, names in _named(centres):
+        for n in names:
+            if n in t:
+                found.append(c)
+                break
+    return found
+
+
 def centre_candidates(text: str, config: DialogConfig) -> list[Centre]:
     t = squash(text)
     if not t:
@@ -142,10 +167,10 @@ def centre_candidates(text: str, config: DialogConfig) -> list[Centre]:
     if t.isdigit():
         i = int(t)
         return [config.centres[i - 1]] if 1 <= i <= len(config.centres) else []
-    exact = [c for c in config.centres if t in _short_names(c)]
+    exact = [c for c, names in _named(config.centres) if t in names]
     if exact:
         return exact
-    inside = [c for c in config.centres if any(n in t for n in _short_names(c))]
+    inside = _mentioned(t, config.centres)
     if inside:
         return inside
     return [c for c in config.centres if t in c.name]
@@ -167,7 +192,7 @@ def sniff_centre(text: str, config: DialogConfig) -> str | None:
     t = squash(text)
     if t.isdigit():
         return None
-    found = [c for c in config.centres if any(n in t for n in _short_names(c))]
+    found = _mentioned(t, config.centres)
     return found[0].name if len(found) == 1 else None
 
 

@@ -100,7 +100,8 @@ class TurnService:
         """The turn inside its transaction; what must wait for the commit goes to after_commit."""
         now = utcnow()
         from_citizen = incoming.kind not in NOT_FROM_CITIZEN
-        # The usual message: delivery check, flood window and citizen in one statement.
+        # The usual message: delivery check and citizen in one statement; the flood window is
+        # counted on the row, written by `save` (on every path below).
         arrived = (
             await citizens.arrive(session, incoming.openid, incoming.key, now)
             if from_citizen
@@ -120,6 +121,7 @@ class TurnService:
             sent, citizen = arrived
         if from_citizen and sent > RATE_LIMIT_PER_MINUTE:
             reply = SLOW_DOWN if sent == RATE_LIMIT_PER_MINUTE + 1 else None
+            await citizens.save(session, citizen)  # the message counted in the window
             await self._answered(session, incoming, now, reply, None, late, after_commit)
             log.info("rate limit: %s over %d/min", mask_openid(incoming.openid), sent - 1)
             return TurnOutcome(reply)

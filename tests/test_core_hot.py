@@ -95,3 +95,100 @@ async def test_many_upserts_on_the_driver_as_through_sqlalchemy(database_url: st
             ]
     finally:
         await db.dispose()
+
+
+async def test_new_ids_are_those_of_the_rows_written(database_url: str) -> None:
+    """On SQLite a plain INSERT ... RETURNING id runs without RETURNING, the id read from the
+    cursor: every id returned must be its own row's."""
+    db = Database(database_url)
+    try:
+        now = utcnow()
+        ids = []
+        async with db.transaction(lock_key="citizen:o_ids") as session:
+            citizen = await citizens.create(session, "o_ids", now)
+            conversation = await citizens.current_conversation(session, citizen, now)
+            for text in ("一", "二"):
+                ids.append(
+                    await messages.add(
+                        session,
+                        openid="o_ids",
+                        conversation_id=conversation,
+                        direction="in",
+                        kind="text",
+                        now=now,
+                        text=text,
+                    )
+                )
+            await deliveries.record(session, "msg:ids", now, None)  # a row without an id
+            ids.append(
+                await messages.add(
+                    session,
+                    openid="o_ids",
+                    conversation_id=None,
+                    direction="out",
+                    kind="text",
+                    now=now,
+                    text="三",
+                )
+            )
+        async with db.sessions() as session:
+            stored = await session.execute(
+                select(Message.id, Message.text, Message.conversation_id)
+            )
+            assert sorted(tuple(row) for row in stored) == [
+                (ids[0], "一", conversation),
+                (ids[1], "二", conversation),
+                (ids[2], "三", None),
+            ]
+    finally:
+        await db.dispose()
+
+
+def test_only_plain_inserts_of_an_integer_key_read_the_rowid() -> None:
+    from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert
+    from sqlalchemy.dialects import sqlite
+
+    from storage.core import _returns_rowid_only
+
+    dialect = sqlite.dialect()
+    meta = MetaData()
+    small = Table("small", meta, Column("id", Integer, primary_key=True), Column("v", String))
+    big = Table("big", meta, Column("id", BigInteger, primary_key=True))
+    upsert = sqlite.insert(small).on_conflict_do_nothing().returning(small.c.id)
+    assert _returns_rowid_only(insert(small).returning(small.c.id), dialect)
+    assert not _returns_rowid_only(insert(small).returning(small.c.v), dialect)
+    assert not _returns_rowid_only(insert(big).returning(big.c.id), dialect)  # not the rowid
+    assert not _returns_rowid_only(upsert, dialect)  # may insert nothing
+    assert not _returns_rowid_only(
+        insert(small).values([{"v": "a"}, {"v": "b"}]).returning(small.c.id), dialect
+    )
+
+
+def test_sqlite_text_of_times_and_json_is_sqlalchemys() -> None:
+    """Hot's own SQLite text for UTC datetimes and JSON is what SQLAlchemy would write."""
+    from datetime import UTC, datetime, timezone
+
+    from sqlalchemy import JSON
+    from sqlalchemy.dialects import sqlite
+
+    from storage.columns import UTCDateTime
+    from storage.core import _bind_processor
+
+    dialect = sqlite.dialect()
+    for type_, values in (
+        (
+            UTCDateTime(),
+            [
+                utcnow(),
+                datetime(1, 1, 1, tzinfo=UTC),
+                datetime(2026, 11, 28, 8, 0, 0, 5, tzinfo=timezone(timedelta(hours=8))),
+                datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+                None,
+            ],
+        ),
+        (JSON(), [{}, {"a": [1, "二"]}, [], [None], None, "x", 3]),
+    ):
+        ours = _bind_processor(type_, dialect)
+        theirs = type_.dialect_impl(dialect).bind_processor(dialect)
+        assert ours is not theirs
+        assert [ours(value) for value in values] == [theirs(value) for value in values]

@@ -209,3 +209,14 @@ async def test_timers_survive_a_restart_and_a_day_old_intake_becomes_a_draft(set
         reply = await citizen.say("你好")
         assert "继续" in reply and "重新" in reply
         assert "部门或窗口" in await citizen.say("1")  # continue where it stopped
+
+
+async def test_ticket_number_tables_are_made_at_start_not_by_the_first_filing(settings) -> None:
+    """The first filing after a start does not wait ~10 ms for today's permutation tables."""
+    tn._round_tables.cache_clear()
+    async with TestClient(TestServer(build_app(settings))) as client:
+        made_at_start = tn._round_tables.cache_info().misses
+        assert made_at_start >= 1
+        number = await Citizen(WeChat(client, WeChatSide(TOKEN, AES_KEY, APPID))).file_request()
+        assert tn.is_valid(number)
+        assert tn._round_tables.cache_info().misses == made_at_start  # today's, ready

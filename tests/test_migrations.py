@@ -77,6 +77,7 @@ async def test_0005_moves_the_flood_window_onto_citizens_and_back(empty_url: str
                 assert arrived is not None
                 sent, citizen = arrived
                 assert (sent, citizen.openid, citizen.dialog_state) == (expected, "o_old", {})
+                await citizens.save(session, citizen)  # the count is written with the citizen
                 await deliveries.record(session, key, now, "reply")
         async with db.transaction(lock_key="citizen:o_old") as session:  # a re-delivery
             assert await citizens.arrive(session, "o_old", "msg:2", now) is None

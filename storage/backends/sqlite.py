@@ -178,6 +178,17 @@ class _Driver:
         except sqlite3.Error as error:
             raise _translated(error, sql, values, self._dialect) from error
 
+    def insert_now(self, sql: str, values: list[Any]) -> int:
+        """An INSERT's new rowid (for storage.core.Hot: what RETURNING id would give)."""
+        try:
+            cursor = self._connection.execute(sql, values)
+            try:
+                return cursor.lastrowid  # type: ignore[return-value]
+            finally:
+                cursor.close()
+        except sqlite3.Error as error:
+            raise _translated(error, sql, values, self._dialect) from error
+
     async def execute_many(self, sql: str, rows: list[list[Any]]) -> None:
         try:
             self._connection.executemany(sql, rows).close()

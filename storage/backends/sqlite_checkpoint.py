@@ -28,6 +28,9 @@ class Checkpointer:
         self.every = every
         self._written = 0
         self._running: asyncio.Task[None] | None = None
+        # Kept open between checkpoints: opening and closing one cost ~0.6 ms of CPU a
+        # checkpoint, a third of its cost. Used by one checkpoint at a time, on any thread.
+        self._connection: sqlite3.Connection | None = None
 
     def written(self, transactions: int = 1) -> None:
         """After a COMMIT of `transactions` write transactions (sqlite_writer.py commits several
@@ -41,6 +44,9 @@ class Checkpointer:
         """Wait for a checkpoint still running (before the engine is disposed)."""
         if self._running is not None:
             await asyncio.shield(self._running)
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     async def _run(self) -> None:
         try:
@@ -51,9 +57,16 @@ class Checkpointer:
             self._running = None
 
     def _checkpoint(self) -> None:
-        connection = sqlite3.connect(self.database, timeout=0, isolation_level=None)
+        connection = self._connection
+        if connection is None:
+            connection = sqlite3.connect(
+                self.database, timeout=0, isolation_level=None, check_same_thread=False
+            )
+            self._connection = connection
+            connection.execute("PRAGMA synchronous=NORMAL").close()  # as the server's
         try:
-            connection.execute("PRAGMA synchronous=NORMAL")  # as the server's connections
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
-        finally:
+        except sqlite3.Error:  # the next checkpoint starts on a new connection
+            self._connection = None
             connection.close()
+            raise

@@ -9,15 +9,17 @@ serves them, and run through storage.core (no autoflush).
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, exists, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import core
-from storage.columns import UTCDateTime, utcnow
+from storage.columns import utcnow
 from storage.models import Citizen, Conversation, InboundDelivery
 
 _citizens = Citizen.__table__
@@ -44,6 +46,9 @@ class CitizenRow:
     dialog_state: dict[str, Any] = field(default_factory=dict)
     conversation_id: int | None = None
     last_inbound_at: datetime | None = None
+    # The flood window: the minute it started and the messages counted in it (see arrive).
+    rate_window_start: datetime | None = None
+    rate_count: int = 0
     # The values as read (None for a new citizen): `save` writes only what differs from them.
     loaded: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
@@ -56,23 +61,15 @@ _SELECT = core.Hot(
 )
 
 
-# A message from the citizen: count it in the flood window (on in the same minute, else
-# restart at 1) and read the citizen, unless its delivery was handled already: one round trip
-# instead of three (delivery check, rate window, citizen). SET expressions see the old row.
-_start = bindparam("window", type_=UTCDateTime())
+# A message from the citizen: read the citizen, unless its delivery was handled already; one
+# round trip instead of two (delivery check, citizen). A SELECT, not an UPDATE ... RETURNING of
+# the flood window: the window is counted here and written by `save` with the turn's other
+# changes (SQLite: 22 -> 6 us for the statement, and one UPDATE of the row a turn, not two).
 _ARRIVE = core.Hot(
-    update(_citizens)
-    .where(
+    select(*(_citizens.c[name] for name in _COLUMNS)).where(
         _citizens.c.openid == bindparam("citizen"),
         ~exists().where(_deliveries.c.key == bindparam("delivery_key")),
     )
-    .values(
-        rate_count=case(
-            (_citizens.c.rate_window_start == _start, _citizens.c.rate_count + 1), else_=1
-        ),
-        rate_window_start=_start,
-    )
-    .returning(_citizens.c.rate_count, *(_citizens.c[name] for name in _COLUMNS))
 )
 
 
@@ -81,28 +78,31 @@ def window_of(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-def _values(citizen: CitizenRow) -> tuple[Any, ...]:
-    return tuple(getattr(citizen, name) for name in _COLUMNS)
+# The values of _COLUMNS, as a tuple (attrgetter: in C, ~1 us less than a generator; three
+# times a turn).
+_values: Callable[[CitizenRow], tuple[Any, ...]] = operator.attrgetter(*_COLUMNS)
 
 
 async def arrive(
     session: AsyncSession, openid: str, key: str, now: datetime
 ) -> tuple[int, CitizenRow] | None:
-    """A message `key` from the citizen: its count in this minute's window, and the citizen.
+    """A message `key` from the citizen: its count in this minute's window, and the citizen,
+    with the count in it (written by `save`: the caller saves the citizen in every case).
 
     None, with nothing changed, when `key` has a delivery record already or the citizen is
     not known yet (then see deliveries.get, and create with counted=True).
     """
-    rows = await _ARRIVE.run(
-        session,
-        {"citizen": openid, "delivery_key": key, "window": window_of(now), "updated_at": now},
-    )
+    rows = await _ARRIVE.run(session, {"citizen": openid, "delivery_key": key})
     if not rows:
         return None
-    row = rows[0]
-    citizen = CitizenRow(openid, *row[1:])
+    citizen = CitizenRow(openid, *rows[0])
     citizen.loaded = _values(citizen)
-    return int(row[0]), citizen
+    window = window_of(now)
+    if citizen.rate_window_start == window:  # on in the same minute, else restart at 1
+        citizen.rate_count += 1
+    else:
+        citizen.rate_window_start, citizen.rate_count = window, 1
+    return citizen.rate_count, citizen
 
 
 async def create(
@@ -111,13 +111,13 @@ async def create(
     """A new citizen (the openid must be new); `counted`: their first message this minute
     counts in their flood window (an existing citizen's is counted by `arrive`)."""
     citizen = CitizenRow(openid=openid)
+    if counted:
+        citizen.rate_window_start, citizen.rate_count = window_of(now), 1
     await _INSERT.run(
         session,
         {
             "openid": openid,
             **dict(zip(_COLUMNS, _values(citizen), strict=True)),
-            "rate_window_start": window_of(now) if counted else None,
-            "rate_count": 1 if counted else 0,
             "created_at": now,
             "updated_at": now,
         },
