@@ -138,6 +138,7 @@ def _short_names(c: Centre) -> tuple[str, ...]:
 # id(centres) -> (centres, each centre with its names): a tuple of centres is hashed by hashing
 # every centre in it, which would cost more than the lookup saves.
 _NAMED: dict[int, tuple[tuple[Centre, ...], tuple[tuple[Centre, tuple[str, ...]], ...]]] = {}
+_NAMED_MAX = 32
 
 
 def _named(centres: tuple[Centre, ...]) -> tuple[tuple[Centre, tuple[str, ...]], ...]:
@@ -145,6 +146,8 @@ def _named(centres: tuple[Centre, ...]) -> tuple[tuple[Centre, tuple[str, ...]],
     intake messages, and building the names for every centre each time was most of its cost."""
     known = _NAMED.get(id(centres))
     if known is None or known[0] is not centres:
+        if len(_NAMED) >= _NAMED_MAX:  # configurations made one after another (tests, reloads)
+            _NAMED.clear()
         known = _NAMED[id(centres)] = (centres, tuple((c, _short_names(c)) for c in centres))
     return known[1]
 
