@@ -2,8 +2,9 @@
 
 Pipeline for a message
   1. ``normalize``: NFKC, lower case, traditional -> simplified, punctuation/space stripped.
-  2. Homophone repair: a character bigram that occurs in no case but sounds (toneless pinyin)
-     exactly like one that does is replaced by it (ASR and pinyin-IME typos: 设保 -> 社保).
+  2. Homophone repair: a character bigram that occurs in no case and in no synonym term but
+     sounds (toneless pinyin) exactly like one that does is replaced by it (ASR and pinyin-IME
+     typos: 设保 -> 社保).
   3. Synonyms from ``data/synonyms.txt`` are rewritten to their canonical term.
   4. Features (bigrams + long words, stop words removed) are looked up in the inverted index:
      BM25 (one bincount over the terms' postings) gives the 30 candidates; for each of them
@@ -314,6 +315,9 @@ class CaseMatcher:
         base = InvertedIndex(list(self._live.values()))
         self._base_slot = {d.id: i for i, d in enumerate(base.docs)}
         self._syn_terms = self.analyzer.rewriter.terms()
+        self._syn_grams = frozenset(
+            t[i : i + 2] for t in self._syn_terms for i in range(len(t) - 1)
+        )
         empty = InvertedIndex([])
         self._snap = _Snapshot(
             base,
@@ -412,11 +416,16 @@ class CaseMatcher:
         return sorted(self._snap.live_ids)
 
     # ----------------------------------------------------------------------- search
+    def _known(self, snap: _Snapshot, bigram: str) -> bool:
+        # A piece of a synonym term is no typo either: the repair runs before the rewrite, and
+        # treating 驾照 as unknown turned it into the library's 加招 before it could become 驾驶证.
+        return snap.known(bigram) or bigram in self._syn_grams
+
     def _repair(self, snap: _Snapshot, text: str) -> str:
         chars = list(text)
         for i in range(len(chars) - 1):
             bigram = chars[i] + chars[i + 1]
-            if not (is_han(chars[i]) and is_han(chars[i + 1])) or snap.known(bigram):
+            if not (is_han(chars[i]) and is_han(chars[i + 1])) or self._known(snap, bigram):
                 continue
             key = fold_bigram(bigram)
             fix = snap.fold_lookup(key) if key else None
@@ -424,12 +433,12 @@ class CaseMatcher:
                 continue
             # Never break a neighbouring bigram the library knows: 断缴了 must not become
             # 断交了 just because 交了 is a known bigram and 缴了 is not.
-            if fix[0] != chars[i] and i > 0 and snap.known(chars[i - 1] + chars[i]):
+            if fix[0] != chars[i] and i > 0 and self._known(snap, chars[i - 1] + chars[i]):
                 continue
             if (
                 fix[1] != chars[i + 1]
                 and i + 2 < len(chars)
-                and snap.known(chars[i + 1] + chars[i + 2])
+                and self._known(snap, chars[i + 1] + chars[i + 2])
             ):
                 continue
             chars[i], chars[i + 1] = fix[0], fix[1]

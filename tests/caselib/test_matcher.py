@@ -122,3 +122,12 @@ def test_searches_run_while_updates_happen(demo_cases):
     removed = {f"W{i}" for i in range(0, 40, 3)}
     assert not removed & set(m.ids())
     assert not removed & {i for i, _ in m.rank("古厝修缮补助", limit=50)}
+
+
+def test_a_synonym_alias_is_never_taken_for_a_typo(demo_matcher):
+    # 驾照 occurs in no case, and the library has 加招 (same pinyin): the repair used to turn
+    # the alias into it before the synonym rewrite could make it 驾驶证.
+    canon, _ = demo_matcher.prepare("驾照过期了")
+    assert "驾驶证" in canon and "加招" not in canon
+    canon, _ = demo_matcher.prepare("小孩上学")
+    assert "孩子" in canon
