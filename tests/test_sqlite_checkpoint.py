@@ -15,6 +15,21 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
+async def _write(db: Database, count: int, text: str) -> None:
+    """`count` write transactions of one large message each."""
+    for _ in range(count):
+        async with db.transaction(lock_key="citizen:o_wal") as session:
+            await messages.add(
+                session,
+                openid="o_wal",
+                conversation_id=None,
+                direction="in",
+                kind="text",
+                now=utcnow(),
+                text=text,
+            )
+
+
 async def test_commits_leave_the_wal_to_the_checkpoint_thread(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
@@ -22,26 +37,12 @@ async def test_commits_leave_the_wal_to_the_checkpoint_thread(
     shutil.copy(sqlite_template, path)
     db = Database(f"sqlite+aiosqlite:///{path}")
     size = _size(path)
-
-    async def write(count: int) -> None:
-        for _ in range(count):
-            async with db.transaction(lock_key="citizen:o_wal") as session:
-                await messages.add(
-                    session,
-                    openid="o_wal",
-                    conversation_id=None,
-                    direction="in",
-                    kind="text",
-                    now=utcnow(),
-                    text="长" * 30000,  # ~22 pages
-                )
-
     try:
         # Well over SQLite's own 1,000-page interval, short of ours: no commit checkpointed.
-        await write(CHECKPOINT_EVERY - 1)
+        await _write(db, CHECKPOINT_EVERY - 1, "长" * 30000)  # ~22 pages each
         assert _size(path) == size
         assert _size(Path(f"{path}-wal")) > 1000 * 4096
-        await write(1)  # the checkpoint starts, on a thread
+        await _write(db, 1, "长" * 30000)  # the checkpoint starts, on a thread
         await db.backend.close()  # waits for it
         assert _size(path) > size + 1000 * 4096  # the messages reached the database
     finally:
@@ -59,17 +60,7 @@ async def test_checkpoints_one_after_another_on_one_connection(
     try:
         sizes = [_size(path)]
         for round_ in range(2):
-            for _ in range(CHECKPOINT_EVERY):
-                async with db.transaction(lock_key="citizen:o_wal") as session:
-                    await messages.add(
-                        session,
-                        openid="o_wal",
-                        conversation_id=None,
-                        direction="in",
-                        kind="text",
-                        now=utcnow(),
-                        text=str(round_) * 30000,
-                    )
+            await _write(db, CHECKPOINT_EVERY, str(round_) * 30000)
             assert checkpointer._running is not None
             await checkpointer._running  # this round's checkpoint
             sizes.append(_size(path))
