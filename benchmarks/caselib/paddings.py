@@ -1,11 +1,11 @@
 """The perturbed copies a quality run evaluates: the calibration's own, plus chit-chat padding
 that nothing in the product was written from.
 
-``perturb.pad`` pads with a handful of phrases that the calibration also fits on, and that the
-courtesy list (``handlers/caselib/data/courtesy.txt``) was written alongside. The openers and
-closers in ``paddings_holdout.json`` were written separately (by someone who saw neither), so the
-``padded_holdout`` copy measures long messages as a citizen would really write them. They are
-evaluation data: never fit on them, never copy them into the product.
+``perturb.pad`` pads with a handful of phrases that the calibration also fits on. The openers
+and closers in ``paddings_holdout.json`` were written separately, by someone who saw neither the
+product nor the shared data, so the ``padded_holdout`` copy measures long messages in wording
+the matcher never met. They are evaluation data: never fit on them, never copy them into the
+product.
 """
 
 from __future__ import annotations
