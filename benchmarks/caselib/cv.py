@@ -23,7 +23,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 
-from benchmarks.caselib.paddings import evaluation_variants
+from benchmarks.caselib.paddings import evaluation_sets
 from handlers.caselib.calibration import (
     TRAIN_VARIANTS,
     Observation,
@@ -36,7 +36,6 @@ from handlers.caselib.calibration import (
 )
 from handlers.caselib.jsonl import load_cases, read_queries
 from handlers.caselib.matcher import CaseMatcher
-from handlers.caselib.perturb import perturb_rows
 
 COLS = (
     "answered_right",
@@ -61,10 +60,7 @@ def load_folded(library: str, queries: str, folds: int, seed: int) -> Folded:
     with open(queries, encoding="utf-8") as fh:
         styles = [json.loads(line).get("style") for line in fh if line.strip()]
     matcher = CaseMatcher(cases, thresholds=Thresholds())
-    corpus = [c.title + c.problem for c in cases] + [r["query"] for r in rows]
-    sets = {"original": rows}
-    for name, fn in evaluation_variants(corpus).items():
-        sets[name] = perturb_rows(rows, fn, 7)
+    sets = evaluation_sets(cases, rows, 7)
     obs = {n: observe(matcher, rs, n, queries) for n, rs in sets.items()}
     rng = random.Random(seed)
     ids = sorted({r["expect"] for r in rows if r["expect"]})

@@ -15,7 +15,8 @@ import random
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from handlers.caselib.perturb import variants
+from handlers.caselib.matcher import CaseDoc
+from handlers.caselib.perturb import perturb_rows, variants
 
 HOLDOUT_PATH = Path(__file__).parent / "paddings_holdout.json"
 
@@ -32,3 +33,12 @@ def held_out_padding(path: Path = HOLDOUT_PATH) -> Callable[[str, random.Random]
 
 def evaluation_variants(corpus: Iterable[str]) -> dict[str, Callable[[str, random.Random], str]]:
     return {**variants(corpus), "padded_holdout": held_out_padding()}
+
+
+def evaluation_sets(cases: list[CaseDoc], rows: list[dict], seed: int) -> dict[str, list[dict]]:
+    """The labelled messages as written ("original") and in every evaluation copy."""
+    corpus = [c.title + c.problem for c in cases] + [r["query"] for r in rows]
+    sets = {"original": rows}
+    for name, fn in evaluation_variants(corpus).items():
+        sets[name] = perturb_rows(rows, fn, seed)
+    return sets

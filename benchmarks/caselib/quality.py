@@ -13,11 +13,10 @@ import sys
 import time
 from collections import defaultdict
 
-from benchmarks.caselib.paddings import evaluation_variants
+from benchmarks.caselib.paddings import evaluation_sets
 from handlers.caselib.calibration import Thresholds, evaluate, observe
 from handlers.caselib.jsonl import load_cases, read_queries
 from handlers.caselib.matcher import CaseMatcher
-from handlers.caselib.perturb import perturb_rows
 
 TARGETS = {
     "answered_right": (">=", 0.85),
@@ -34,10 +33,7 @@ def run(library: str, queries: str, thresholds: str | None = None, seed: int = 7
     t0 = time.perf_counter()
     matcher = CaseMatcher(cases, thresholds=th)
     build = time.perf_counter() - t0
-    corpus = [c.title + c.problem for c in cases] + [r["query"] for r in rows]
-    sets = {"original": rows}
-    for name, fn in evaluation_variants(corpus).items():
-        sets[name] = perturb_rows(rows, fn, seed)
+    sets = evaluation_sets(cases, rows, seed)
     out = {}
     for name, rs in sets.items():
         out[name] = evaluate(observe(matcher, rs), th).rates()

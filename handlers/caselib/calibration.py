@@ -322,7 +322,7 @@ def calibrate_observations(
     model = None
     if fit and all(o.feats is not None for o in fit):
         # The intent model joins when every message has a group to fold by and its text (a
-        # message reduced to nothing, 您好 say, reaches no case and needs none).
+        # message normalised to nothing, ？？？ say, reaches no case and needs none).
         use_intent = all(o.group and (o.text or not o.ranked) for o in obs)
         names = MODEL_FEATURES + intent.FEATURES if use_intent else MODEL_FEATURES
         if use_intent:
