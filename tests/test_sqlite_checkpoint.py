@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from storage.backends.sqlite_checkpoint import CHECKPOINT_EVERY
 from storage.columns import utcnow
@@ -13,6 +16,18 @@ from storage.repositories import messages
 
 def _size(path: Path) -> int:
     return path.stat().st_size
+
+
+@pytest.fixture
+async def db_file(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[tuple[Path, Database]]:
+    """A migrated SQLite file of the test's own, and a Database on it."""
+    path = tmp_path / "doudi.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        yield path, db
+    finally:
+        await db.dispose()
 
 
 async def _write(db: Database, count: int, text: str) -> None:
@@ -31,42 +46,32 @@ async def _write(db: Database, count: int, text: str) -> None:
 
 
 async def test_commits_leave_the_wal_to_the_checkpoint_thread(
-    sqlite_template: Path, tmp_path: Path
+    db_file: tuple[Path, Database],
 ) -> None:
-    path = tmp_path / "doudi.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    path, db = db_file
     size = _size(path)
-    try:
-        # Well over SQLite's own 1,000-page interval, short of ours: no commit checkpointed.
-        await _write(db, CHECKPOINT_EVERY - 1, "长" * 30000)  # ~22 pages each
-        assert _size(path) == size
-        assert _size(Path(f"{path}-wal")) > 1000 * 4096
-        await _write(db, 1, "长" * 30000)  # the checkpoint starts, on a thread
-        await db.backend.close()  # waits for it
-        assert _size(path) > size + 1000 * 4096  # the messages reached the database
-    finally:
-        await db.dispose()
+    # Well over SQLite's own 1,000-page interval, short of ours: no commit checkpointed.
+    await _write(db, CHECKPOINT_EVERY - 1, "长" * 30000)  # ~22 pages each
+    assert _size(path) == size
+    assert _size(Path(f"{path}-wal")) > 1000 * 4096
+    await _write(db, 1, "长" * 30000)  # the checkpoint starts, on a thread
+    await db.backend.close()  # waits for it
+    assert _size(path) > size + 1000 * 4096  # the messages reached the database
 
 
 async def test_checkpoints_one_after_another_on_one_connection(
-    sqlite_template: Path, tmp_path: Path
+    db_file: tuple[Path, Database],
 ) -> None:
     """The checkpoint connection is kept between checkpoints, and closed with the backend."""
-    path = tmp_path / "doudi.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    path, db = db_file
     checkpointer = db.backend._checkpointer  # type: ignore[attr-defined]
-    try:
-        sizes = [_size(path)]
-        for round_ in range(2):
-            await _write(db, CHECKPOINT_EVERY, str(round_) * 30000)
-            assert checkpointer._running is not None
-            await checkpointer._running  # this round's checkpoint
-            sizes.append(_size(path))
-            assert checkpointer._connection is not None
-        assert sizes[0] < sizes[1] < sizes[2]  # each checkpoint moved its round in
-        await db.backend.close()
-        assert checkpointer._connection is None
-    finally:
-        await db.dispose()
+    sizes = [_size(path)]
+    for round_ in range(2):
+        await _write(db, CHECKPOINT_EVERY, str(round_) * 30000)
+        assert checkpointer._running is not None
+        await checkpointer._running  # this round's checkpoint
+        sizes.append(_size(path))
+        assert checkpointer._connection is not None
+    assert sizes[0] < sizes[1] < sizes[2]  # each checkpoint moved its round in
+    await db.backend.close()
+    assert checkpointer._connection is None
